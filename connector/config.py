@@ -1,0 +1,25 @@
+"""Settings from the environment, read only by the composition root (never on import)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from core.storage import DEFAULT_URL
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    env: str = "production"  # production | demo | test
+    secret_key: str | None = None
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        values = dict(database_url=env.get("DATABASE_URL") or DEFAULT_URL,
+                      env=env.get("RESTOCK_ENV", "production"),
+                      secret_key=env.get("RESTOCK_SECRET_KEY"))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,72 @@
+"""Demand classes (Syntetos-Boylan) and the staple / seasonal rule.
+
+Syntetos, Boylan & Croston (2005): with ADI the average interval between non-zero demands
+(in days) and CV^2 the squared coefficient of variation of the non-zero demand sizes,
+
+- smooth:       ADI < 1.32 and CV^2 < 0.49
+- erratic:      ADI < 1.32 and CV^2 >= 0.49
+- intermittent: ADI >= 1.32 and CV^2 < 0.49
+- lumpy:        ADI >= 1.32 and CV^2 >= 0.49
+
+Staple vs seasonal (restock's rule, on the last 364 days, only for series with at least
+that much history): a SKU is *seasonal* when its sales are concentrated in a season —
+the best run of 13 consecutive weeks holds at least 60% of the year's units (a flat
+year would hold 25%), or the SKU sold nothing in at least 16 of the 52 weeks while selling
+in at least 4 others (a season window). Everything else, including SKUs with less than a
+year of history, is a *staple*. Seasonal SKUs go to the seasonal order list.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ADI_CUT", "CV2_CUT", "demand_class", "classify_series", "is_seasonal"]
+
+ADI_CUT = 1.32
+CV2_CUT = 0.49
+
+
+def demand_class(y: np.ndarray) -> tuple[str, float, float]:
+    """Return (class, ADI, CV^2) of a daily demand array. No sales at all -> ``"none"``."""
+    y = np.asarray(y, dtype=float)
+    nz = y[y > 0]
+    if nz.size == 0:
+        return "none", float("inf"), float("nan")
+    adi = y.size / nz.size
+    cv2 = float(np.var(nz) / np.mean(nz) ** 2) if nz.size > 1 else 0.0
+    if adi < ADI_CUT:
+        return ("smooth" if cv2 < CV2_CUT else "erratic"), adi, cv2
+    return ("intermittent" if cv2 < CV2_CUT else "lumpy"), adi, cv2
+
+
+def is_seasonal(y_last_364: np.ndarray) -> bool:
+    """Apply the seasonal rule to the last 364 daily values (see module docstring)."""
+    y = np.asarray(y_last_364, dtype=float)
+    if y.size < 364:
+        return False
+    weekly = y[-364:].reshape(52, 7).sum(axis=1)
+    total = weekly.sum()
+    if total <= 0:
+        return False
+    ring = np.concatenate([weekly, weekly[:12]])
+    best13 = max(ring[i:i + 13].sum() for i in range(52))
+    zero_weeks = int((weekly == 0).sum())
+    return bool(best13 / total >= 0.60 or (zero_weeks >= 16 and 52 - zero_weeks >= 4))
+
+
+def classify_series(series: pd.DataFrame, window: int = 364) -> pd.DataFrame:
+    """Classify every series of a long frame (``unique_id``, ``ds``, ``y``, sorted by ds).
+
+    The demand class uses the last ``window`` days of each series.
+
+    Returns:
+        DataFrame indexed by ``unique_id`` with ``demand_class``, ``adi``, ``cv2``,
+        ``seasonal`` (bool) and ``history_days``.
+    """
+    rows = []
+    for uid, grp in series.groupby("unique_id", sort=False):
+        y = grp["y"].to_numpy(dtype=float)
+        cls, adi, cv2 = demand_class(y[-window:])
+        rows.append((uid, cls, adi, cv2, is_seasonal(y[-364:]), int(y.size)))
+    return pd.DataFrame(rows, columns=["unique_id", "demand_class", "adi", "cv2", "seasonal",
+                                       "history_days"]).set_index("unique_id")

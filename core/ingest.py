@@ -1,0 +1,183 @@
+"""Load :class:`core.records.ShopRecords` into storage, upserting by (shop, external id).
+
+Loading the same records twice changes nothing: every table has a unique key per shop and
+rows are written with ``INSERT ... ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL). The load
+runs inside the caller's transaction, so a failure leaves nothing half-written.
+"""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .records import RecordsError, ShopRecords
+from .storage import (Campaign, Customer, InventorySnapshot, Location, Order, OrderLine, Product,
+                      Supplier, SupplierItem, Variant)
+
+__all__ = ["load_records", "upsert_rows"]
+
+_BATCH = 5000
+
+
+def _clean(value):
+    """Turn pandas/numpy scalars into plain Python values the DB drivers accept."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes, list, dict)):
+        return value.item()
+    return value
+
+
+def _rows(frame: pd.DataFrame, columns: dict[str, str]) -> list[dict]:
+    """Rows of ``frame`` as dicts, renaming record columns to table columns."""
+    sub = frame[list(columns)].rename(columns=columns)
+    records = sub.astype(object).where(sub.notna(), None).to_dict("records")
+    return [{k: _clean(v) for k, v in r.items()} for r in records]
+
+
+def upsert_rows(session: Session, model, rows: list[dict], key: list[str]) -> None:
+    """Insert ``rows`` into ``model``'s table, updating the non-key columns on a key conflict."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - guarded by make_engine's supported URLs
+        raise RuntimeError(f"upserts are implemented for SQLite and PostgreSQL, not {dialect}")
+    cols = list(rows[0])
+    for start in range(0, len(rows), _BATCH):
+        stmt = insert(model)
+        update = {c: getattr(stmt.excluded, c) for c in cols if c not in key}
+        stmt = stmt.on_conflict_do_update(index_elements=key, set_=update) if update \
+            else stmt.on_conflict_do_nothing(index_elements=key)
+        session.execute(stmt, rows[start:start + _BATCH])
+
+
+def _id_map(session: Session, model, shop_id: int, field: str = "external_id") -> dict[str, int]:
+    col = getattr(model, field)
+    return dict(session.execute(select(col, model.id).where(model.shop_id == shop_id)).all())
+
+
+def _lookup(values: pd.Series, mapping: dict, entity: str, what: str,
+            required: bool = True) -> list:
+    out = []
+    for i, v in enumerate(values.tolist()):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            if required:
+                raise RecordsError(f"{entity}: row {i} has no {what}")
+            out.append(None)
+            continue
+        found = mapping.get(str(v))
+        if found is None:
+            raise RecordsError(f"{entity}: row {i} refers to unknown {what} {v!r}")
+        out.append(found)
+    return out
+
+
+def _day(v) -> date | None:
+    v = _clean(v)
+    if v is None:
+        return None
+    return v.date() if isinstance(v, datetime) else v
+
+
+def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[str, int]:
+    """Upsert every entity of ``records`` for ``shop_id``; return the row count per entity.
+
+    Raises:
+        RecordsError: a required value is missing or a row refers to an unknown parent.
+    """
+    rec = records.validate()
+    counts: dict[str, int] = {}
+    sid = {"shop_id": shop_id}
+
+    def put(model, frame, columns, key, extra=None):
+        rows = _rows(frame, columns)
+        for i, row in enumerate(rows):
+            row.update(sid)
+            if extra:
+                for name, values in extra.items():
+                    row[name] = values[i]
+        upsert_rows(session, model, rows, key)
+        counts[model.__tablename__] = len(rows)
+
+    loc = rec.locations.assign(kind=rec.locations["kind"].fillna("warehouse"))
+    put(Location, loc, {"external_id": "external_id", "name": "name", "kind": "kind"},
+        ["shop_id", "external_id"])
+    prod = rec.products.assign(status=rec.products["status"].fillna("active"))
+    put(Product, prod, {c: c for c in ["external_id", "handle", "title", "family", "vendor",
+                                       "status", "created_at"]}, ["shop_id", "external_id"])
+    products = _id_map(session, Product, shop_id)
+    var = rec.variants.assign(status=rec.variants["status"].fillna("active"))
+    put(Variant, var, {c: c for c in ["external_id", "sku", "barcode", "title", "price",
+                                      "unit_cost", "status", "created_at", "successor_sku"]},
+        ["shop_id", "external_id"],
+        {"product_id": _lookup(var["product_external_id"], products, "variants", "product")})
+    by_sku = _id_map(session, Variant, shop_id, "sku")
+
+    sup = rec.suppliers.assign(min_order_value=pd.to_numeric(rec.suppliers["min_order_value"])
+                               .fillna(0.0))
+    put(Supplier, sup, {c: c for c in ["external_id", "name", "email", "min_order_value",
+                                       "currency"]}, ["shop_id", "external_id"])
+    suppliers = _id_map(session, Supplier, shop_id)
+    si = rec.supplier_items.assign(
+        lead_time_std_days=rec.supplier_items["lead_time_std_days"].fillna(0.0),
+        moq=rec.supplier_items["moq"].fillna(1), case_pack=rec.supplier_items["case_pack"].fillna(1))
+    put(SupplierItem, si, {c: c for c in ["supplier_sku", "unit_cost", "lead_time_days",
+                                          "lead_time_std_days", "moq", "case_pack"]},
+        ["shop_id", "supplier_id", "variant_id"],
+        {"supplier_id": _lookup(si["supplier_external_id"], suppliers, "supplier_items", "supplier"),
+         "variant_id": _lookup(si["sku"], by_sku, "supplier_items", "SKU")})
+
+    cust = rec.customers.assign(accepts_marketing=rec.customers["accepts_marketing"]
+                                .fillna(False).astype(bool))
+    put(Customer, cust, {c: c for c in ["external_id", "created_at", "email", "first_name",
+                                        "last_name", "phone", "accepts_marketing"]},
+        ["shop_id", "external_id"])
+    customers = _id_map(session, Customer, shop_id)
+    locations = _id_map(session, Location, shop_id)
+    put(Order, rec.orders, {c: c for c in ["external_id", "name", "created_at", "processed_at",
+                                           "cancelled_at", "source", "currency", "subtotal",
+                                           "total", "discount_codes", "tags"]},
+        ["shop_id", "external_id"],
+        {"location_id": _lookup(rec.orders["location_external_id"], locations, "orders",
+                                "location", required=False),
+         "customer_id": _lookup(rec.orders["customer_external_id"], customers, "orders",
+                                "customer", required=False)})
+    orders = _id_map(session, Order, shop_id)
+    lines = rec.order_lines.assign(
+        refunded_quantity=rec.order_lines["refunded_quantity"].fillna(0),
+        discount=rec.order_lines["discount"].fillna(0.0))
+    put(OrderLine, lines, {c: c for c in ["external_id", "sku", "quantity", "refunded_quantity",
+                                          "price", "discount"]},
+        ["shop_id", "external_id"],
+        {"order_id": _lookup(lines["order_external_id"], orders, "order_lines", "order"),
+         "variant_id": [by_sku.get(str(s)) for s in lines["sku"].tolist()]})
+
+    inv = rec.inventory
+    if len(inv):
+        put(InventorySnapshot, inv.assign(day=[_day(d) for d in inv["date"].tolist()]),
+            {c: c for c in ["day", "available", "on_hand", "incoming", "committed"]},
+            ["shop_id", "variant_id", "location_id", "day"],
+            {"variant_id": _lookup(inv["sku"], by_sku, "inventory", "SKU"),
+             "location_id": _lookup(inv["location_external_id"], locations, "inventory",
+                                    "location")})
+    camp = rec.campaigns.assign(skus=[list(s) if isinstance(s, (list, tuple)) else
+                                      ([] if s is None or (isinstance(s, float) and math.isnan(s))
+                                       else [x.strip() for x in str(s).split(",") if x.strip()])
+                                      for s in rec.campaigns["skus"].tolist()])
+    put(Campaign, camp, {c: c for c in ["external_id", "name", "starts_at", "ends_at", "skus",
+                                        "discount_pct"]}, ["shop_id", "external_id"])
+    session.flush()
+    return counts

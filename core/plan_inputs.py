@@ -1,0 +1,121 @@
+"""Read what a plan needs from storage into DataFrames (one shop, up to a cut-off day)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .storage import (InventorySnapshot, Location, Order, OrderLine, PurchaseOrder,
+                      PurchaseOrderLine, Shop, Supplier, SupplierItem, Variant)
+
+__all__ = ["PlanInputs", "read_inputs", "last_order_day", "OPEN_PO_STATUSES"]
+
+OPEN_PO_STATUSES = ("approved", "sent", "partially_received")
+
+
+@dataclass
+class PlanInputs:
+    """``lines``: sku, variant_id, location_id, day, qty, revenue. ``stock``: sku, location_id,
+    day, available (history). ``position``: latest on_hand, committed, incoming per
+    (variant_id, location_id). ``on_order``: open PO units per (variant_id, location_id).
+    ``variants``: id, sku, title, product_id, price, unit_cost, status, created_at.
+    ``supply``: one primary supplier item per variant_id."""
+
+    cutoff: date
+    lines: pd.DataFrame
+    stock: pd.DataFrame
+    position: pd.DataFrame
+    on_order: pd.DataFrame
+    variants: pd.DataFrame
+    supply: pd.DataFrame
+    default_location_id: int | None
+
+
+def _frame(session: Session, stmt) -> pd.DataFrame:
+    result = session.execute(stmt)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def last_order_day(session: Session, shop: Shop) -> date | None:
+    last = session.scalar(select(func.max(Order.created_at)).where(Order.shop_id == shop.id))
+    if last is None:
+        return None
+    ts = pd.Timestamp(last)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+    return ts.tz_convert(shop.timezone or "UTC").date()
+
+
+def _local_day(values: pd.Series, tz: str) -> pd.Series:
+    ts = pd.to_datetime(values, utc=True)
+    return ts.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+
+
+def read_inputs(session: Session, shop: Shop, cutoff: date) -> PlanInputs:
+    """Everything the plan reads, with order days in the shop's time zone."""
+    sid = shop.id
+    locs = _frame(session, select(Location.id, Location.kind).where(Location.shop_id == sid)
+                  .order_by(Location.id))
+    default_loc = None
+    if len(locs):
+        wh = locs[locs["kind"] == "warehouse"]
+        default_loc = int((wh if len(wh) else locs)["id"].iloc[0])
+    end = pd.Timestamp(cutoff) + pd.Timedelta(days=2)  # widen for time zones; cut again below
+    lines = _frame(session, select(
+        OrderLine.sku, OrderLine.variant_id, Order.location_id, Order.created_at,
+        (OrderLine.quantity - OrderLine.refunded_quantity).label("qty"),
+        OrderLine.price, OrderLine.discount)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.shop_id == sid, Order.cancelled_at.is_(None),
+               Order.created_at < end.to_pydatetime()))
+    if len(lines):
+        lines["day"] = _local_day(lines["created_at"], shop.timezone or "UTC")
+        lines = lines[lines["day"] <= pd.Timestamp(cutoff)]
+        lines["location_id"] = lines["location_id"].fillna(default_loc if default_loc else -1)
+        lines["location_id"] = lines["location_id"].astype(int)
+        lines["revenue"] = (lines["qty"] * lines["price"].fillna(0.0)
+                            - lines["discount"].fillna(0.0)).clip(lower=0)
+        lines = lines.drop(columns=["created_at", "price", "discount"])
+    else:
+        lines = pd.DataFrame(columns=["sku", "variant_id", "location_id", "qty", "day", "revenue"])
+    stock = _frame(session, select(
+        InventorySnapshot.variant_id, InventorySnapshot.location_id, InventorySnapshot.day,
+        InventorySnapshot.available, InventorySnapshot.on_hand, InventorySnapshot.committed,
+        InventorySnapshot.incoming)
+        .where(InventorySnapshot.shop_id == sid, InventorySnapshot.day <= cutoff))
+    variants = _frame(session, select(
+        Variant.id, Variant.sku, Variant.title, Variant.product_id, Variant.price,
+        Variant.unit_cost, Variant.status, Variant.created_at).where(Variant.shop_id == sid))
+    sku_of = dict(zip(variants["id"], variants["sku"]))
+    if len(stock):
+        stock["sku"] = stock["variant_id"].map(sku_of)
+        stock["day"] = pd.to_datetime(stock["day"])
+        latest = stock.sort_values("day").groupby(["variant_id", "location_id"]).tail(1)
+        position = latest[["variant_id", "location_id", "on_hand", "committed", "incoming",
+                           "available", "day"]].copy()
+        position["on_hand"] = position["on_hand"].fillna(position["available"])
+        position = position.fillna({"committed": 0.0, "incoming": 0.0, "on_hand": 0.0})
+    else:
+        position = pd.DataFrame(columns=["variant_id", "location_id", "on_hand", "committed",
+                                         "incoming", "available", "day"])
+    on_order = _frame(session, select(
+        PurchaseOrderLine.variant_id, PurchaseOrder.location_id,
+        func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity).label("units"))
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+        .where(PurchaseOrder.shop_id == sid, PurchaseOrder.status.in_(OPEN_PO_STATUSES))
+        .group_by(PurchaseOrderLine.variant_id, PurchaseOrder.location_id))
+    supply = _frame(session, select(
+        SupplierItem.variant_id, SupplierItem.supplier_id, SupplierItem.lead_time_days,
+        SupplierItem.lead_time_std_days, SupplierItem.moq, SupplierItem.case_pack,
+        SupplierItem.unit_cost, SupplierItem.is_primary, Supplier.name.label("supplier"))
+        .join(Supplier, Supplier.id == SupplierItem.supplier_id)
+        .where(SupplierItem.shop_id == sid))
+    if len(supply):
+        supply = (supply.sort_values(["variant_id", "is_primary", "lead_time_days"],
+                                     ascending=[True, False, True])
+                  .groupby("variant_id").head(1).set_index("variant_id"))
+    return PlanInputs(cutoff=cutoff, lines=lines, stock=stock, position=position,
+                      on_order=on_order, variants=variants, supply=supply,
+                      default_location_id=default_loc)

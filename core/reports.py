@@ -1,0 +1,76 @@
+"""Tables a merchant reads: the order lists and the draft purchase orders of a plan run."""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import desc, select
+from sqlalchemy.orm import Session
+
+from .storage import (Location, PlanLine, PlanRun, PurchaseOrder, PurchaseOrderLine, Shop,
+                      Supplier, Variant)
+
+__all__ = ["latest_run", "order_list", "purchase_order_table", "ORDER_LIST_COLUMNS"]
+
+ORDER_LIST_COLUMNS = [
+    "sku", "title", "list", "location", "status", "demand_class", "model", "on_hand",
+    "on_order", "committed", "forecast_daily", "safety_stock", "reorder_point", "order_up_to",
+    "recommended_qty", "supplier", "lead_time_days", "service_level", "unit_cost",
+    "order_value",
+]
+
+
+def latest_run(session: Session, shop: Shop) -> PlanRun | None:
+    return session.scalar(select(PlanRun).where(PlanRun.shop_id == shop.id,
+                                                PlanRun.status == "done")
+                          .order_by(desc(PlanRun.id)).limit(1))
+
+
+def order_list(session: Session, run: PlanRun, which: str | None = None) -> pd.DataFrame:
+    """The plan's lines (``which``: staple, seasonal or both), urgent first."""
+    stmt = (select(PlanLine.sku, Variant.title, PlanLine.list, Location.name.label("location"),
+                   PlanLine.status, PlanLine.demand_class, PlanLine.model, PlanLine.on_hand,
+                   PlanLine.on_order, PlanLine.committed, PlanLine.forecast_daily,
+                   PlanLine.safety_stock, PlanLine.reorder_point, PlanLine.order_up_to,
+                   PlanLine.recommended_qty, Supplier.name.label("supplier"),
+                   PlanLine.lead_time_days, PlanLine.service_level, PlanLine.unit_cost)
+            .join(Variant, Variant.id == PlanLine.variant_id)
+            .join(Location, Location.id == PlanLine.location_id)
+            .outerjoin(Supplier, Supplier.id == PlanLine.supplier_id)
+            .where(PlanLine.plan_run_id == run.id))
+    if which:
+        stmt = stmt.where(PlanLine.list == which)
+    res = session.execute(stmt)
+    df = pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+    if df.empty:
+        return pd.DataFrame(columns=ORDER_LIST_COLUMNS)
+    df["order_value"] = (df["recommended_qty"] * df["unit_cost"].fillna(0.0)).round(2)
+    for col in ["on_hand", "on_order", "committed", "safety_stock", "reorder_point",
+                "order_up_to", "lead_time_days"]:
+        df[col] = df[col].astype(float).round(1)
+    df["forecast_daily"] = df["forecast_daily"].astype(float).round(3)
+    position = df["on_hand"] + df["on_order"] - df["committed"]
+    df["_urgent"] = position <= df["reorder_point"]
+    df = df.sort_values(["_urgent", "recommended_qty", "order_value", "sku"],
+                        ascending=[False, False, False, True])
+    return df[ORDER_LIST_COLUMNS].reset_index(drop=True)
+
+
+def purchase_order_table(session: Session, shop: Shop, statuses=None) -> pd.DataFrame:
+    """One row per purchase-order line with its order's number, supplier and status."""
+    stmt = (select(PurchaseOrder.number.label("po_number"), PurchaseOrder.status,
+                   Supplier.name.label("supplier"), Location.name.label("ship_to"),
+                   PurchaseOrder.expected_at, PurchaseOrderLine.sku, PurchaseOrderLine.quantity,
+                   PurchaseOrderLine.received_quantity, PurchaseOrderLine.unit_cost)
+            .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+            .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+            .outerjoin(Location, Location.id == PurchaseOrder.location_id)
+            .where(PurchaseOrder.shop_id == shop.id)
+            .order_by(PurchaseOrder.number, PurchaseOrderLine.sku))
+    if statuses:
+        stmt = stmt.where(PurchaseOrder.status.in_(list(statuses)))
+    res = session.execute(stmt)
+    df = pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+    if len(df):
+        df["line_value"] = (df["quantity"] * df["unit_cost"].fillna(0.0)).round(2)
+    else:
+        df["line_value"] = []
+    return df

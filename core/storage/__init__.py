@@ -1,0 +1,17 @@
+"""Storage: SQLAlchemy 2 tables (every row keyed by shop), engines and migrations."""
+from .base import Base, utcnow
+from .catalog import Location, Product, Shop, Supplier, SupplierItem, Variant
+from .engine import (DEFAULT_URL, current_revision, head_revision, make_engine,
+                     make_sessionmaker, session_scope, upgrade)
+from .events import SyncState, WebhookEvent
+from .planning import (PO_STATUSES, PlanLine, PlanRun, PurchaseOrder, PurchaseOrderLine,
+                       Reminder)
+from .sales import PII_COLUMNS, Campaign, Customer, InventorySnapshot, Order, OrderLine
+
+__all__ = [
+    "Base", "utcnow", "Shop", "Location", "Product", "Variant", "Supplier", "SupplierItem",
+    "Customer", "Order", "OrderLine", "InventorySnapshot", "Campaign", "PlanRun", "PlanLine",
+    "PurchaseOrder", "PurchaseOrderLine", "Reminder", "WebhookEvent", "SyncState", "PO_STATUSES",
+    "PII_COLUMNS", "DEFAULT_URL", "make_engine", "make_sessionmaker", "session_scope", "upgrade",
+    "current_revision", "head_revision",
+]
