@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["series_id", "split_series_id", "daily_demand", "CENSOR_WINDOW"]
+__all__ = ["series_id", "split_series_id", "daily_demand", "lift_censored", "CENSOR_WINDOW"]
 
 CENSOR_WINDOW = 28
 SEP = "@"
@@ -72,15 +72,22 @@ def daily_demand(lines: pd.DataFrame, cutoff, stock: pd.DataFrame | None = None,
                           unique_id=series_id(stock["sku"], stock["location_id"]))
         st = st.groupby(["unique_id", "ds"])["available"].last().le(0).rename("out")
         full = full.merge(st.reset_index(), on=["unique_id", "ds"], how="left")
-        full["censored"] = full["out"].fillna(False).astype(bool)
+        full["censored"] = full["out"].astype("boolean").fillna(False).astype(bool)
         full = full.drop(columns="out")
-    full["y"] = full["sold"]
-    if full["censored"].any():
-        unc = full["sold"].where(~full["censored"])
-        base = (unc.groupby(full["unique_id"]).transform(
-            lambda s: s.rolling(CENSOR_WINDOW, min_periods=7).mean().shift(1).ffill()))
-        lifted = np.where(full["censored"] & base.notna(), np.maximum(full["sold"], base),
-                          full["sold"])
-        full["y"] = lifted
-    full["lost_estimate"] = full["y"] - full["sold"]
-    return full[cols].sort_values(["unique_id", "ds"], ignore_index=True)
+    return lift_censored(full)[cols].sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def lift_censored(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``y`` and ``lost_estimate`` to a frame of ``unique_id``, ``ds`` (sorted within each
+    id), ``sold`` and ``censored``: censored days are lifted to the mean of the trailing
+    uncensored days (see module docstring)."""
+    out = frame.copy()
+    out["y"] = out["sold"].astype(float)
+    if out["censored"].any():
+        unc = out["sold"].where(~out["censored"]).astype(float)
+        base = unc.groupby(out["unique_id"]).transform(
+            lambda s: s.rolling(CENSOR_WINDOW, min_periods=7).mean().shift(1).ffill())
+        out["y"] = np.where(out["censored"] & base.notna(), np.maximum(out["sold"], base),
+                            out["sold"])
+    out["lost_estimate"] = out["y"] - out["sold"]
+    return out

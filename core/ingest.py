@@ -85,6 +85,10 @@ def _lookup(values: pd.Series, mapping: dict, entity: str, what: str,
     return out
 
 
+def _num(frame: pd.DataFrame, col: str, default: float) -> pd.Series:
+    return pd.to_numeric(frame[col], errors="raise").fillna(default)
+
+
 def _day(v) -> date | None:
     v = _clean(v)
     if v is None:
@@ -126,22 +130,23 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
         {"product_id": _lookup(var["product_external_id"], products, "variants", "product")})
     by_sku = _id_map(session, Variant, shop_id, "sku")
 
-    sup = rec.suppliers.assign(min_order_value=pd.to_numeric(rec.suppliers["min_order_value"])
-                               .fillna(0.0))
+    sup = rec.suppliers.assign(min_order_value=_num(rec.suppliers, "min_order_value", 0.0))
     put(Supplier, sup, {c: c for c in ["external_id", "name", "email", "min_order_value",
                                        "currency"]}, ["shop_id", "external_id"])
     suppliers = _id_map(session, Supplier, shop_id)
     si = rec.supplier_items.assign(
-        lead_time_std_days=rec.supplier_items["lead_time_std_days"].fillna(0.0),
-        moq=rec.supplier_items["moq"].fillna(1), case_pack=rec.supplier_items["case_pack"].fillna(1))
+        lead_time_std_days=_num(rec.supplier_items, "lead_time_std_days", 0.0),
+        moq=_num(rec.supplier_items, "moq", 1).astype(int),
+        case_pack=_num(rec.supplier_items, "case_pack", 1).astype(int))
     put(SupplierItem, si, {c: c for c in ["supplier_sku", "unit_cost", "lead_time_days",
                                           "lead_time_std_days", "moq", "case_pack"]},
         ["shop_id", "supplier_id", "variant_id"],
         {"supplier_id": _lookup(si["supplier_external_id"], suppliers, "supplier_items", "supplier"),
          "variant_id": _lookup(si["sku"], by_sku, "supplier_items", "SKU")})
 
-    cust = rec.customers.assign(accepts_marketing=rec.customers["accepts_marketing"]
-                                .fillna(False).astype(bool))
+    cust = rec.customers.assign(accepts_marketing=[
+        bool(v) if v is not None and v == v else False
+        for v in rec.customers["accepts_marketing"].tolist()])
     put(Customer, cust, {c: c for c in ["external_id", "created_at", "email", "first_name",
                                         "last_name", "phone", "accepts_marketing"]},
         ["shop_id", "external_id"])
@@ -157,8 +162,8 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
                                 "customer", required=False)})
     orders = _id_map(session, Order, shop_id)
     lines = rec.order_lines.assign(
-        refunded_quantity=rec.order_lines["refunded_quantity"].fillna(0),
-        discount=rec.order_lines["discount"].fillna(0.0))
+        refunded_quantity=_num(rec.order_lines, "refunded_quantity", 0).astype(int),
+        discount=_num(rec.order_lines, "discount", 0.0))
     put(OrderLine, lines, {c: c for c in ["external_id", "sku", "quantity", "refunded_quantity",
                                           "price", "discount"]},
         ["shop_id", "external_id"],

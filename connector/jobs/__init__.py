@@ -1,0 +1,1 @@
+"""Scheduled jobs: thin functions that call adapters and core."""

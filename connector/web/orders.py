@@ -1,0 +1,93 @@
+"""Purchase orders: ``/purchase-orders`` (grouped by PO), approving drafts, and a CSV."""
+from __future__ import annotations
+
+import pandas as pd
+from flask import Blueprint, Response, abort, flash, redirect, render_template
+from sqlalchemy import select
+
+from core.purchasing import IllegalTransition, set_status
+from core.reports import purchase_order_table
+from core.storage import PO_STATUSES, PurchaseOrder
+
+from .common import choice_arg, current_run, current_shop, db, run_summary, shop_url
+from .lists import csv_filename
+
+__all__ = ["bp", "group_orders"]
+
+bp = Blueprint("orders", __name__)
+
+_STATUS_ORDER = {s: i for i, s in enumerate(PO_STATUSES)}
+
+
+def group_orders(table: pd.DataFrame, headers: dict[str, PurchaseOrder]) -> list[dict]:
+    """One dict per purchase order (drafts first, then by status and number) with its lines
+    and totals, from :func:`core.reports.purchase_order_table` rows."""
+    orders = []
+    for number, grp in table.groupby("po_number", sort=False):
+        first = grp.iloc[0]
+        lines = grp.astype(object).where(grp.notna(), None).to_dict("records")
+        po = headers.get(number)
+        orders.append({
+            "id": po.id if po is not None else None,
+            "number": number, "status": first["status"], "supplier": first["supplier"],
+            "ship_to": None if pd.isna(first["ship_to"]) else first["ship_to"],
+            "expected_at": None if pd.isna(first["expected_at"]) else first["expected_at"],
+            "created_at": po.created_at if po is not None else None,
+            "approved_at": po.approved_at if po is not None else None,
+            "lines": lines, "units": int(grp["quantity"].sum()),
+            "received": int(grp["received_quantity"].sum()),
+            "value": float(grp["line_value"].sum()),
+        })
+    orders.sort(key=lambda o: (_STATUS_ORDER.get(o["status"], 99), o["number"]))
+    return orders
+
+
+@bp.get("/purchase-orders")
+def index():
+    """Every purchase order of the shop (``?status=draft`` narrows to one status)."""
+    shop = current_shop()
+    run = current_run(shop)
+    status = choice_arg("status", PO_STATUSES)
+    table = purchase_order_table(db(), shop, [status] if status else None)
+    headers = {po.number: po for po in db().scalars(
+        select(PurchaseOrder).where(PurchaseOrder.shop_id == shop.id))}
+    orders = group_orders(table, headers)
+    drafts = [o for o in orders if o["status"] == "draft"]
+    totals = {"orders": len(orders), "drafts": len(drafts),
+              "draft_units": sum(o["units"] for o in drafts),
+              "draft_value": sum(o["value"] for o in drafts)}
+    return render_template("purchase_orders.html", shop=shop, header=run_summary(run),
+                           orders=orders, totals=totals, status=status,
+                           statuses=PO_STATUSES, active="orders")
+
+
+@bp.post("/purchase-orders/<int:po_id>/approve")
+def approve(po_id: int):
+    """Approve a draft purchase order, then go back to the list (errors are flashed)."""
+    shop = current_shop()
+    session = db()
+    po = session.scalar(select(PurchaseOrder).where(PurchaseOrder.id == po_id,
+                                                    PurchaseOrder.shop_id == shop.id)
+                        .with_for_update())
+    if po is None:
+        abort(404, description=f"Shop {shop.name!r} has no purchase order with id {po_id}.")
+    try:
+        set_status(po, "approved")
+    except IllegalTransition as exc:
+        session.rollback()
+        flash(f"Could not approve: {exc}.", "error")
+    else:
+        session.commit()
+        flash(f"Purchase order {po.number} approved.", "success")
+    return redirect(shop_url("orders.index"), code=303)
+
+
+@bp.get("/purchase-orders.csv")
+def download():
+    """Purchase-order lines as CSV (the columns of :func:`core.reports.purchase_order_table`)."""
+    shop = current_shop()
+    status = choice_arg("status", PO_STATUSES)
+    table = purchase_order_table(db(), shop, [status] if status else None)
+    filename = csv_filename("restock", "purchase-orders", shop.name, status or "")
+    return Response(table.to_csv(index=False), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
