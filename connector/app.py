@@ -13,6 +13,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from .config import ConfigError
 from .context import Context, build_context
 
 __all__ = ["create_app", "EXTENSION"]
@@ -34,7 +35,7 @@ def _secret_key(context: Context, config: dict) -> str:
         return context.settings.secret_key
     if context.settings.env in ("demo", "test") or config.get("TESTING"):
         return _process_secret()
-    raise RuntimeError("restock's web app needs a secret key to sign its session cookies: set "
+    raise ConfigError("restock's web app needs a secret key to sign its session cookies: set "
                        "RESTOCK_SECRET_KEY (or run with RESTOCK_ENV=demo for a throw-away key)")
 
 
@@ -50,7 +51,7 @@ def create_app(config: dict | None = None, context: Context | None = None) -> Fl
         The configured Flask application, with the context in ``app.extensions["restock"]``.
 
     Raises:
-        RuntimeError: in production, when no secret key is configured.
+        ConfigError: in production, when no secret key is configured.
     """
     from .web import register_web
     from .web.common import ShopChoiceNeeded, close_session

@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from connector.adapters.csv_errors import CsvImportError
+    from connector.config import ConfigError
     from core.records import RecordsError
     from core.shops import UnknownShopError
 
@@ -189,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="restock: %(levelname)s: %(message)s")
     try:
         return args.func(args)
-    except (CliError, CsvImportError, RecordsError, UnknownShopError, FileNotFoundError) as exc:
+    except (CliError, ConfigError, CsvImportError, RecordsError, UnknownShopError,
+            FileNotFoundError) as exc:
         print(f"restock: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

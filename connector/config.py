@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from core.storage import DEFAULT_URL
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "ConfigError"]
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message names the variable and how to set it."""
 
 
 @dataclass(frozen=True)

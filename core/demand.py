@@ -40,7 +40,8 @@ def daily_demand(lines: pd.DataFrame, cutoff, stock: pd.DataFrame | None = None,
         cutoff: last day of data to use.
         stock: optional end-of-day stock, to mark stockout days.
         starts: optional first day per ``unique_id`` (for example the variant's creation
-            day); a series starts at the earlier of this and its first sale.
+            day); a series starts at the earlier of this and its first sale, but never
+            before the first day of ``lines`` (the data's own start).
 
     Returns:
         Long frame ``unique_id``, ``ds``, ``y`` (demand with censored days lifted),
@@ -55,8 +56,8 @@ def daily_demand(lines: pd.DataFrame, cutoff, stock: pd.DataFrame | None = None,
     d = d[d["ds"] <= cutoff]
     daily = d.groupby(["unique_id", "ds"], sort=True)["qty"].sum().clip(lower=0)
     first = daily.reset_index().groupby("unique_id")["ds"].min()
-    if starts is not None:
-        s = pd.to_datetime(starts).reindex(first.index)
+    if starts is not None:  # never before the first day the data covers
+        s = pd.to_datetime(starts).reindex(first.index).clip(lower=d["ds"].min())
         first = pd.concat([first, s], axis=1).min(axis=1)
     first = first.clip(upper=cutoff)
     n = ((cutoff - first).dt.days + 1).astype(int)

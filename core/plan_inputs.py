@@ -75,8 +75,9 @@ def read_inputs(session: Session, shop: Shop, cutoff: date) -> PlanInputs:
         lines = lines[lines["day"] <= pd.Timestamp(cutoff)]
         lines["location_id"] = lines["location_id"].fillna(default_loc if default_loc else -1)
         lines["location_id"] = lines["location_id"].astype(int)
-        lines["revenue"] = (lines["qty"] * lines["price"].fillna(0.0)
-                            - lines["discount"].fillna(0.0)).clip(lower=0)
+        price = pd.to_numeric(lines["price"]).fillna(0.0)
+        lines["revenue"] = (lines["qty"] * price
+                            - pd.to_numeric(lines["discount"]).fillna(0.0)).clip(lower=0)
         lines = lines.drop(columns=["created_at", "price", "discount"])
     else:
         lines = pd.DataFrame(columns=["sku", "variant_id", "location_id", "qty", "day", "revenue"])
@@ -95,6 +96,8 @@ def read_inputs(session: Session, shop: Shop, cutoff: date) -> PlanInputs:
         latest = stock.sort_values("day").groupby(["variant_id", "location_id"]).tail(1)
         position = latest[["variant_id", "location_id", "on_hand", "committed", "incoming",
                            "available", "day"]].copy()
+        for col in ("on_hand", "committed", "incoming", "available"):
+            position[col] = pd.to_numeric(position[col]).astype(float)
         position["on_hand"] = position["on_hand"].fillna(position["available"])
         position = position.fillna({"committed": 0.0, "incoming": 0.0, "on_hand": 0.0})
     else:

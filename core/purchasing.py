@@ -19,7 +19,7 @@ __all__ = ["draft_purchase_orders", "TRANSITIONS", "IllegalTransition", "set_sta
 
 TRANSITIONS: dict[str, set[str]] = {
     "draft": {"approved", "cancelled"},
-    "approved": {"sent", "cancelled", "draft"},
+    "approved": {"sent", "cancelled"},
     "sent": {"partially_received", "received", "cancelled"},
     "partially_received": {"partially_received", "received", "cancelled"},
     "received": set(),

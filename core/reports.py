@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import desc, select
+from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 
-from .storage import (Location, PlanLine, PlanRun, PurchaseOrder, PurchaseOrderLine, Shop,
-                      Supplier, Variant)
+from .storage import (Location, PlanLine, PlanRun, Product, PurchaseOrder, PurchaseOrderLine,
+                      Shop, Supplier, Variant)
 
 __all__ = ["latest_run", "order_list", "purchase_order_table", "ORDER_LIST_COLUMNS"]
 
@@ -26,13 +26,15 @@ def latest_run(session: Session, shop: Shop) -> PlanRun | None:
 
 def order_list(session: Session, run: PlanRun, which: str | None = None) -> pd.DataFrame:
     """The plan's lines (``which``: staple, seasonal or both), urgent first."""
-    stmt = (select(PlanLine.sku, Variant.title, PlanLine.list, Location.name.label("location"),
+    title = func.coalesce(Product.title + " - " + Variant.title, Product.title, Variant.title)
+    stmt = (select(PlanLine.sku, title.label("title"), PlanLine.list, Location.name.label("location"),
                    PlanLine.status, PlanLine.demand_class, PlanLine.model, PlanLine.on_hand,
                    PlanLine.on_order, PlanLine.committed, PlanLine.forecast_daily,
                    PlanLine.safety_stock, PlanLine.reorder_point, PlanLine.order_up_to,
                    PlanLine.recommended_qty, Supplier.name.label("supplier"),
                    PlanLine.lead_time_days, PlanLine.service_level, PlanLine.unit_cost)
             .join(Variant, Variant.id == PlanLine.variant_id)
+            .outerjoin(Product, Product.id == Variant.product_id)
             .join(Location, Location.id == PlanLine.location_id)
             .outerjoin(Supplier, Supplier.id == PlanLine.supplier_id)
             .where(PlanLine.plan_run_id == run.id))
@@ -48,7 +50,7 @@ def order_list(session: Session, run: PlanRun, which: str | None = None) -> pd.D
         df[col] = df[col].astype(float).round(1)
     df["forecast_daily"] = df["forecast_daily"].astype(float).round(3)
     position = df["on_hand"] + df["on_order"] - df["committed"]
-    df["_urgent"] = position <= df["reorder_point"]
+    df["_urgent"] = (df["reorder_point"] > 0) & (position <= df["reorder_point"])
     df = df.sort_values(["_urgent", "recommended_qty", "order_value", "sku"],
                         ascending=[False, False, False, True])
     return df[ORDER_LIST_COLUMNS].reset_index(drop=True)

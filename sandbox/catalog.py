@@ -49,7 +49,8 @@ FAMILIES: tuple[Family, ...] = (
            (("1KG", "1 kg", 1.0), ("3KG", "3 kg", 2.6), ("7KG", "7 kg", 5.5)),
            ("Dog Kibble", "Cat Food", "Puppy Mix", "Grain Free"), 1),
     Family("Apparel", "APP", "Northwear", False, (18.0, 70.0),
-           (("XS", "XS", 1.0), ("S", "S", 1.0), ("M", "M", 1.0), ("L", "L", 1.0), ("XL", "XL", 1.0)),
+           (("XS", "XS", 1.0), ("S", "S", 1.0), ("M", "M", 1.0), ("L", "L", 1.0),
+            ("XL", "XL", 1.0)),
            ("Merino Tee", "Hoodie", "Beanie", "Rain Jacket", "Socks"), 2),
     Family("Garden", "GRD", "Greenhand", False, (7.0, 45.0),
            (("SM", "Small", 1.0), ("MD", "Medium", 1.6), ("LG", "Large", 2.4)),
@@ -58,7 +59,8 @@ FAMILIES: tuple[Family, ...] = (
            (("STD", "Standard", 1.0), ("DLX", "Deluxe", 1.7), ("PRM", "Premium", 2.5)),
            ("Gift Box", "Advent Set", "Tasting Set", "Candle Set"), 1),
     Family("Home", "HOM", "Casa Nova", False, (10.0, 55.0),
-           (("WHT", "White", 1.0), ("BLK", "Black", 1.0), ("GRY", "Grey", 1.0), ("BLU", "Blue", 1.0)),
+           (("WHT", "White", 1.0), ("BLK", "Black", 1.0), ("GRY", "Grey", 1.0),
+            ("BLU", "Blue", 1.0)),
            ("Mug", "Throw", "Vase", "Lamp", "Tray"), 1.5),
 )
 
@@ -243,7 +245,8 @@ def build_catalog(rng: np.random.Generator, n_skus: int, n_days: int) -> Catalog
     case_pack = np.where(
         cheap, rng.choice([1, 6, 12, 24], size=n, p=[0.2, 0.35, 0.3, 0.15]),
         rng.choice([1, 6, 12, 24], size=n, p=[0.6, 0.25, 0.1, 0.05]))
-    moq = np.where(case_pack == 1, rng.choice([1, 6, 12, 24, 50], size=n, p=[0.4, 0.2, 0.2, 0.1, 0.1]),
+    moq = np.where(case_pack == 1,
+                   rng.choice([1, 6, 12, 24, 50], size=n, p=[0.4, 0.2, 0.2, 0.1, 0.1]),
                    case_pack * rng.choice([1, 2, 4], size=n, p=[0.6, 0.3, 0.1]))
 
     lt_mean = np.round(rng.uniform(3, 30, size=n_sup), 1)

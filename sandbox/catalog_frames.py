@@ -133,24 +133,26 @@ def live_cells(cat: Catalog, n_locations: int, n_days: int) -> np.ndarray:
     return np.flatnonzero(np.repeat(live, n_locations, axis=0))
 
 
-def inventory_frame(stock: StockResult, cat: Catalog, cal: Calendar, n_locations: int) -> pd.DataFrame:
+def inventory_frame(stock: StockResult, cat: Catalog, cal: Calendar,
+                    n_locations: int) -> pd.DataFrame:
     """End-of-day snapshots per SKU x location for every day the variant exists."""
     cells = live_cells(cat, n_locations, cal.n)
     kl, d = np.divmod(cells, cal.n)
-    avail = stock.available.ravel()[cells]
-    committed = stock.committed.ravel()[cells]
+    avail = stock.available.ravel()[cells].astype(np.int64)
+    committed = stock.committed.ravel()[cells].astype(np.int64)
     return pd.DataFrame({
         "sku": cat.sku[kl // n_locations],
         "location_external_id": location_ids(n_locations)[kl % n_locations],
         "date": cal.naive(d),
         "available": avail,
         "on_hand": avail + committed,
-        "incoming": stock.incoming.ravel()[cells],
+        "incoming": stock.incoming.ravel()[cells].astype(np.int64),
         "committed": committed,
     })
 
 
-def receipts_frame(stock: StockResult, cat: Catalog, cal: Calendar, n_locations: int) -> pd.DataFrame:
+def receipts_frame(stock: StockResult, cat: Catalog, cal: Calendar,
+                   n_locations: int) -> pd.DataFrame:
     """Replenishment receipts received within the history, by received date."""
     got = stock.po_received < cal.n
     kl = stock.po_kl[got]
@@ -163,5 +165,6 @@ def receipts_frame(stock: StockResult, cat: Catalog, cal: Calendar, n_locations:
         "received_date": cal.naive(stock.po_received[got]),
         "quantity": stock.po_qty[got].astype(np.int64),
     })
-    return frame.sort_values(["received_date", "supplier_external_id", "sku", "location_external_id"],
+    keys = ["received_date", "supplier_external_id", "sku", "location_external_id"]
+    return frame.sort_values(keys,
                              kind="stable").reset_index(drop=True)

@@ -7,9 +7,10 @@ days, the rest uniformly over the history), a purchase rate ``lambda_i = c_g * x
 ``p_i ~ Beta(0.8, 3)``. The first shopping trip is at ``t0``; then trips follow a Poisson
 process with rate ``lambda_i`` and, after each repeat trip, the customer drops out for good
 with probability ``p_i``. ``c_g`` is calibrated per group so that the expected number of trips
-within the history equals a target share of that group's orders (web 45 %, marketplace 30 %,
-POS 12 %), using the BG/NBD individual mean ``E[X(t)] = (1 - exp(-lambda p t)) / p`` repeat
-trips. Trips are simulated 365 days past the end so that the next trip after the end is known.
+within the history equals a target share of that group's orders (web 35 %, marketplace 25 %,
+POS 10 %; consumable re-buys claim more on top, see :mod:`sandbox.matching`), using the
+BG/NBD individual mean ``E[X(t)] = (1 - exp(-lambda p t)) / p`` repeat trips. Trips are
+simulated 365 days past the end so that the next trip after the end is known.
 
 Truth semantics: ``rate_per_day`` = ``lambda_i``; ``dropout_p`` = ``p_i``; ``dropout_date`` =
 day of the trip after which the customer dropped out (NaT if not within the look-ahead);
@@ -152,13 +153,29 @@ def customer_ids(n: int) -> np.ndarray:
     return np.array([str(7_000_000_001 + i) for i in range(n)], dtype=object)
 
 
-def customers_frame(pop: Population, cal: Calendar, ids: np.ndarray) -> pd.DataFrame:
-    """The ``customers`` intake frame (fake contact data)."""
+def customers_frame(pop: Population, cal: Calendar, ids: np.ndarray,
+                    first_order: pd.Series | None = None) -> pd.DataFrame:
+    """The ``customers`` intake frame (fake contact data).
+
+    Args:
+        pop: The customers.
+        cal: The calendar.
+        ids: External ids of the customers.
+        first_order: ``created_at`` of each customer's first order, indexed by external id;
+            ``created_at`` is the join time, or the first order's time if that is earlier
+            (a trip on the join day may claim an order placed earlier that day).
+
+    Returns:
+        The frame with the columns of ``core.records.COLUMNS["customers"]``.
+    """
     n = pop.n
     num = np.arange(1, n + 1)
+    created = pd.Series(cal.utc(np.zeros(n, np.int64), np.floor(pop.join * 86400.0)), index=ids)
+    if first_order is not None:
+        created = created.where(~(first_order.reindex(ids) < created), first_order.reindex(ids))
     return pd.DataFrame({
         "external_id": ids,
-        "created_at": cal.utc(np.zeros(n, np.int64), np.floor(pop.join * 86400.0)),
+        "created_at": created.to_numpy(),
         "email": [f"cust{i}@example.test" for i in num],
         "first_name": pop.first_name,
         "last_name": pop.last_name,

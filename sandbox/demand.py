@@ -89,7 +89,8 @@ def build_campaigns(rng: np.random.Generator, cat: Catalog, cal: Calendar) -> Ca
     n_days = cal.n
     n_c = int(np.clip(round(n_days / 730 * rng.uniform(4, 8)), 1, 8))
     seg = (n_days - 20) / n_c
-    out: dict[str, list] = {k: [] for k in ("start", "end", "pct", "uplift", "skus", "name", "code")}
+    out: dict[str, list] = {
+        k: [] for k in ("start", "end", "pct", "uplift", "skus", "name", "code")}
     for c in range(n_c):
         dur = int(min(rng.integers(5, 15), max(3, int(seg) - 1)))
         start = 10 + int(c * seg) + int(rng.integers(0, max(1, int(seg) - dur)))
@@ -108,7 +109,8 @@ def build_campaigns(rng: np.random.Generator, cat: Catalog, cal: Calendar) -> Ca
         out["name"].append(f"{mon} {day.year} Sale {c + 1}")
         out["code"].append(f"{mon.upper()}{yy:02d}-{pct}-{c + 1}")
     return Campaigns(
-        start_day=np.array(out["start"], dtype=np.int64), end_day=np.array(out["end"], dtype=np.int64),
+        start_day=np.array(out["start"], dtype=np.int64),
+        end_day=np.array(out["end"], dtype=np.int64),
         pct=np.array(out["pct"], dtype=np.int64), uplift=np.array(out["uplift"]),
         skus=out["skus"], name=out["name"], code=out["code"],
     )
@@ -140,8 +142,9 @@ def build_demand(rng: np.random.Generator, cat: Catalog, cal: Calendar, n_locati
                         rng.uniform(1 / 8, 1 / 2.5, size=k_n))
     inter_mu = rng.uniform(0.0, 1.0, size=k_n)
     lumpy_m = rng.uniform(3.0, 12.0, size=k_n)
-    qty_mu = np.where(pat == "intermittent", inter_mu, np.where(pat == "lumpy", lumpy_m - 1, qty_mu))
-    qty_mean = np.where(pat == "intermittent", 1 + inter_mu, np.where(pat == "lumpy", lumpy_m, qty_mean))
+    inter, lumpy = pat == "intermittent", pat == "lumpy"
+    qty_mu = np.where(inter, inter_mu, np.where(lumpy, lumpy_m - 1, qty_mu))
+    qty_mean = np.where(inter, 1 + inter_mu, np.where(lumpy, lumpy_m, qty_mean))
     base = np.where(occurrence, occ_rate * qty_mean, base)
     dispersion = rng.uniform(2.0, 10.0, size=k_n)
 
@@ -171,7 +174,8 @@ def build_demand(rng: np.random.Generator, cat: Catalog, cal: Calendar, n_locati
     profile[is_trend] = np.exp(growth[is_trend, None] * (t[None, :] - d_n / 2) / 365.0)
     is_new = pat == "new"
     since = t[None, :] - cat.created_day[is_new, None] + 1
-    profile[is_new] = np.where(since > 0, 1 - np.exp(-np.maximum(since, 0) / tau[is_new, None]), 0.0)
+    ramp = 1 - np.exp(-np.maximum(since, 0) / tau[is_new, None])
+    profile[is_new] = np.where(since > 0, ramp, 0.0)
     for w in range(len(SEASON_WINDOWS)):
         sel = (pat == "season_window") & (cat.window == w)
         if sel.any():
@@ -194,12 +198,14 @@ def build_demand(rng: np.random.Generator, cat: Catalog, cal: Calendar, n_locati
     expected[occ] = p * qty_mean[occ, None, None]
     return DemandModel(
         expected=expected, base=base, qty_mean=qty_mean, qty_mu=qty_mu, dispersion=dispersion,
-        trend=np.where(is_trend, growth, 0.0), peak_doy=np.where(is_seas, np.mod(peak, 365.25), np.nan),
+        trend=np.where(is_trend, growth, 0.0),
+        peak_doy=np.where(is_seas, np.mod(peak, 365.25), np.nan),
         occurrence=occurrence,
     )
 
 
-def draw_lines(rng: np.random.Generator, cat: Catalog, dem: DemandModel) -> tuple[Lines, np.ndarray]:
+def draw_lines(rng: np.random.Generator, cat: Catalog,
+               dem: DemandModel) -> tuple[Lines, np.ndarray]:
     """Draw the wanted order lines.
 
     Returns:
@@ -214,9 +220,10 @@ def draw_lines(rng: np.random.Generator, cat: Catalog, dem: DemandModel) -> tupl
     if len(lb):
         e_lb = dem.expected[lb]
         shape = dem.dispersion[lb, None, None]
-        lam = rng.gamma(np.broadcast_to(shape, e_lb.shape), e_lb / dem.qty_mean[lb, None, None] / shape)
+        lines_mean = e_lb / dem.qty_mean[lb, None, None]
+        lam = rng.gamma(np.broadcast_to(shape, e_lb.shape), lines_mean / shape)
         n = rng.poisson(lam)
-        del lam, e_lb
+        del lam, e_lb, lines_mean
         nz = np.flatnonzero(n)
         cell = np.repeat(lb[nz // per_k] * per_k + nz % per_k, n.ravel()[nz])
         k = cell // per_k

@@ -17,9 +17,9 @@ pipeline, with the module doing each step:
    with channel (web / marketplace at the warehouse, POS at stores) and time of day.
 5. :mod:`sandbox.customers` - BG/NBD customers (rate ~ Gamma, dropout ~ Beta), calibrated so
    that their trips take a target share of each channel's orders.
-6. :mod:`sandbox.matching` - customers claim orders: consumable re-buys (due when the
-   quantity bought runs out: 2 units last twice as long) and BG/NBD trips; the rest are
-   guest orders.
+6. :mod:`sandbox.matching` - customers claim orders: consumable re-buys (a first purchase
+   becomes a habit with probability 0.4; the next re-buy is due when the quantity bought
+   runs out: 2 units last twice as long) and BG/NBD trips; the rest are guest orders.
 7. :mod:`sandbox.order_frames`, :mod:`sandbox.catalog_frames`, :mod:`sandbox.truth` - intake
    records (:class:`core.records.ShopRecords`), receipts and the ground truth.
 
@@ -27,7 +27,8 @@ Because customers only *label* orders that SKU demand produced, the SKU-level tr
 (the wanted units are draws from ``E``), and the customer truth is exact about each customer's
 process (rate, dropout, when they dropped out, next trip after the end). The observed order
 history of a customer is their trips (occasionally delayed by up to a week when no order was
-free) plus their consumable re-buys.
+free, rarely lost) plus their consumable re-buys (delayed up to 14 days when the SKU did not
+sell in their channel; after that the customer gives the SKU up, about 10-15 % of re-buys).
 
 Timestamps are UTC and the shop's calendar day is the UTC day.
 """
@@ -68,7 +69,8 @@ def generate(seed: int = 7, n_skus: int = 300, n_customers: int = 4000, n_days: 
         end_date: Last day of the history (inclusive), ``YYYY-MM-DD``.
 
     Returns:
-        The shop: validated intake records, ground truth and replenishment receipts.
+        The shop: intake records (with exactly the canonical columns; they pass
+        ``ShopRecords.validate()``), ground truth and replenishment receipts.
 
     Raises:
         ValueError: if an argument is out of range.
@@ -91,6 +93,12 @@ def generate(seed: int = 7, n_skus: int = 300, n_customers: int = 4000, n_days: 
     stock = simulate_stock(rng, cat, wanted, dem.expected, n_locations)
     orders = build_orders(rng, lines, stock.sold, n_locations, n_days)
     del lines
+    # build the cell-level frames now and free the (SKU x location x day) arrays early
+    expected, wanted_df, lost_df = demand_truth(cat, cal, n_locations, dem, wanted, stock.sold)
+    inventory = inventory_frame(stock, cat, cal, n_locations)
+    receipts = receipts_frame(stock, cat, cal, n_locations)
+    del stock, wanted
+    dem.expected = np.zeros(0)  # no longer needed; sku_truth only reads the parameters
 
     group_orders = np.bincount(orders.group, minlength=n_locations + 1).astype(np.float64)
     pop = build_population(rng, n_customers, n_days, group_orders)
@@ -106,13 +114,13 @@ def generate(seed: int = 7, n_skus: int = 300, n_customers: int = 4000, n_days: 
         variants=variants,
         suppliers=suppliers,
         supplier_items=items,
-        customers=customers_frame(pop, cal, c_ids),
+        customers=customers_frame(pop, cal, c_ids,
+                                  orders_df.groupby("customer_external_id").created_at.min()),
         orders=orders_df,
         order_lines=lines_df,
-        inventory=inventory_frame(stock, cat, cal, n_locations),
+        inventory=inventory,
         campaigns=campaigns_frame(campaigns, cat, cal),
     )
-    expected, wanted_df, lost_df = demand_truth(cat, cal, n_locations, dem, wanted, stock.sold)
     customers_t, products_t = customer_truth(pop, match, cat, cal, c_ids, n_locations)
     truth = SandboxTruth(
         expected_demand=expected,
@@ -126,7 +134,7 @@ def generate(seed: int = 7, n_skus: int = 300, n_customers: int = 4000, n_days: 
     return SandboxShop(
         records=records,
         truth=truth,
-        receipts=receipts_frame(stock, cat, cal, n_locations),
+        receipts=receipts,
         start=pd.Timestamp(cal.days[0]),
         end=pd.Timestamp(cal.days[-1]),
         seed=seed,

@@ -46,8 +46,9 @@ class Matching:
     Attributes:
         owner: Customer index per order, -1 for guest orders.
         cp_customer, cp_sku, cp_last_day, cp_last_qty, cp_due, cp_active: One entry per
-            customer x consumable SKU bought: last purchase day and quantity, the due day
-            (continuous) of the next re-buy, and whether the customer still buys it.
+            customer x consumable SKU taken up as a habit: last purchase day and quantity,
+            the due day (continuous) of the next re-buy, and whether the customer still buys
+            it.
         lost_trips: Trips that found no order within the patience window.
         dropped_rebuys: Re-buys given up after the patience window.
     """
@@ -100,20 +101,23 @@ def assign_customers(rng: np.random.Generator, orders: Orders, pop: Population, 
     adopt = (rng.random(len(cons)) < P_ADOPT).tolist()
     c_qty = orders.line_qty[cons].tolist()
     c_sku_l = c_sku.tolist()
-    bounds = np.searchsorted(c_order, np.arange(orders.n + 1)).tolist()  # cons lines sorted by order
+    # consumable lines are sorted by order: lines of order o are bounds[o]:bounds[o + 1]
+    bounds = np.searchsorted(c_order, np.arange(orders.n + 1)).tolist()
 
     succ_of = np.full(k_n, -1, dtype=np.int64)
     succ_of[cat.predecessor[cat.predecessor >= 0]] = np.flatnonzero(cat.predecessor >= 0)
     succ_l, end_l = succ_of.tolist(), cat.end_day.tolist()
     group_l = pop.group.tolist()
-    death_day = np.where(np.isfinite(pop.death), np.floor(pop.death), 10 * d_n + 10).astype(np.int64).tolist()
+    death_day = np.where(np.isfinite(pop.death), np.floor(pop.death), 10 * d_n + 10)
+    death_day = death_day.astype(np.int64).tolist()
 
     owner = [-1] * orders.n
     trips: list[list[tuple[int, int]]] = [[] for _ in range(d_n + 1)]
     for c, day in zip(pop.trip_c.tolist(), np.floor(pop.trip_t).astype(np.int64).tolist()):
         trips[day].append((c, day))
     rebuys: list[list[tuple[int, int, int, int]]] = [[] for _ in range(d_n + 1)]
-    holding: dict[tuple[int, int], list] = {}  # (c, k) -> [version, due, last_day, last_qty, active]
+    # (c, k) -> [version, due, last_day, last_qty, active]
+    holding: dict[tuple[int, int], list] = {}
     lost_trips = dropped = 0
 
     def claim(c: int, o: int, d: int) -> None:

@@ -102,11 +102,19 @@ class SandboxTruth:
             ``seasonal_peak_doy``.
         campaigns: ``external_id, code, starts_at, ends_at, discount_pct, uplift, n_skus``;
             ``uplift`` multiplies the expected demand of the campaign's SKUs on its days.
-        customers: ``external_id, home_channel, rate_per_day, dropout_p, joined_at,
-            dropout_date, alive_at_end, next_purchase_date, next_rebuy_date``. See
-            :mod:`sandbox.customers` for the exact meaning.
+        customers: ``external_id, home_channel`` (web / marketplace / pos),
+            ``location_external_id`` (of the home channel), ``rate_per_day`` (BG/NBD trip
+            rate), ``dropout_p``, ``joined_at`` (UTC), ``dropout_date`` (day of the trip after
+            which the customer dropped out; may lie after the end, NaT if not within the
+            365-day look-ahead), ``alive_at_end``, ``next_trip_date`` (first trip after the
+            end), ``next_rebuy_date`` (earliest consumable re-buy due), ``next_purchase_date``
+            (the earlier of the two). Next dates are NaT for customers dead at the end. See
+            :mod:`sandbox.customers` and :mod:`sandbox.matching`.
         customer_products: ``customer_external_id, sku, last_purchase_date, last_quantity,
-            cycle_days, next_purchase_date`` per customer x consumable SKU bought.
+            cycle_days, next_purchase_date`` per customer x consumable SKU the customer took up
+            as a habit; ``next_purchase_date`` is the day the supply bought last runs out
+            (NaT if the customer dropped the SKU or dropped out first; on or before the last
+            day if the re-buy is overdue, waiting for stock).
     """
 
     expected_demand: pd.DataFrame

@@ -88,7 +88,7 @@ def order_frames(rng: np.random.Generator, orders: Orders, owner: np.ndarray, ca
     created = cal.utc(day_all, sec_all)
     cancelled_ns = np.full(len(o_src), np.iinfo(np.int64).min, dtype=np.int64)
     cancelled_ns[n_o:] = created.asi8[n_o:] + (cancel_after * 1e9).astype(np.int64)
-    source = np.array(["web", "marketplace"] + ["pos"] * 64, dtype=object)[np.minimum(orders.group, 2)]
+    source = np.array(["web", "marketplace", "pos"], dtype=object)[np.minimum(orders.group, 2)]
     src = source[o_src]
     own = owner[o_src]
     cust = np.where(own >= 0, customer_ids[np.maximum(own, 0)], None)

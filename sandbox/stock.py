@@ -10,10 +10,11 @@ Per SKU x location (``kl = k * L + l``), one day at a time (vectorised over all 
    ``30 + stated_lead_time / 2`` days of its average *sales* of the last 30 days, minus
    stock on hand and on order. The average is censored by stock-outs (it under-orders after
    a stock-out), lags ramps and season starts, and half the lead time is too little cover
-   for slow or erratic suppliers, so stock-outs happen (typically 5-12 % of wanted units). An order is at least the MOQ and
-   rounded up to the case pack; a SKU with nothing on hand or on order always orders at
-   least one MOQ (no permanent death spiral). Every supplier x location order draws one
-   lead time ``max(1, round(Normal(mean, std)))`` days, shared by its lines.
+   for slow or erratic suppliers, so stock-outs happen (typically 5-12 % of wanted units).
+   An order is at least the MOQ and rounded up to the case pack; a SKU with nothing on hand
+   or on order always orders at least one MOQ (no permanent death spiral). Every supplier x
+   location order draws one lead time ``max(1, round(Normal(mean, std)))`` days, shared by
+   its lines.
 
 Opening stock is 15-60 days of the first 30 days' expected demand (on the first day, or on
 the launch day of SKUs created later); it is not a receipt. ``committed`` is the part of the
@@ -37,7 +38,7 @@ _MAX_LEAD = 120
 
 @dataclass
 class StockResult:
-    """Daily stock arrays of shape ``(K * L, D)`` (int64) and the replenishment orders."""
+    """Daily stock arrays of shape ``(K * L, D)`` (int32) and the replenishment orders."""
 
     sold: np.ndarray
     available: np.ndarray
@@ -84,10 +85,10 @@ def simulate_stock(rng: np.random.Generator, cat: Catalog, wanted: np.ndarray,
 
     on_hand = np.where(first == 0, opening, 0).astype(np.int64)
     incoming = np.zeros(kl_n, np.int64)
-    arrivals = np.zeros((kl_n, d_n + _MAX_LEAD + 1), np.int64)
-    sold = np.zeros((kl_n, d_n), np.int64)
-    available = np.zeros((kl_n, d_n), np.int64)
-    incoming_hist = np.zeros((kl_n, d_n), np.int64)
+    arrivals = np.zeros((kl_n, d_n + _MAX_LEAD + 1), np.int32)
+    sold = np.zeros((kl_n, d_n), np.int32)
+    available = np.zeros((kl_n, d_n), np.int32)
+    incoming_hist = np.zeros((kl_n, d_n), np.int32)
     roll = np.zeros(kl_n, np.int64)
     po: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
     rows = np.arange(kl_n)
@@ -128,7 +129,7 @@ def simulate_stock(rng: np.random.Generator, cat: Catalog, wanted: np.ndarray,
 
     committed = np.zeros_like(sold)
     wh = l_of == 0
-    committed[wh] = rng.binomial(sold[wh], 0.1)
+    committed[wh] = rng.binomial(sold[wh], 0.1).astype(np.int32)
     if po:
         po_kl = np.concatenate([p[0] for p in po])
         po_ordered = np.concatenate([np.full(len(p[0]), p[1]) for p in po])

@@ -29,7 +29,8 @@ def demand_truth(cat: Catalog, cal: Calendar, n_locations: int, dem: DemandModel
                  wanted: np.ndarray, sold: np.ndarray) -> tuple[pd.DataFrame, ...]:
     """``expected_demand`` (every live day), ``wanted`` and ``lost_sales`` (non-zero rows)."""
     cells = live_cells(cat, n_locations, cal.n)
-    expected = _cell_frame(cat, cal, n_locations, cells, "expected_units", dem.expected.ravel()[cells])
+    expected = _cell_frame(cat, cal, n_locations, cells, "expected_units",
+                           dem.expected.ravel()[cells])
     w = wanted.ravel()
     nz = np.flatnonzero(w)
     wanted_df = _cell_frame(cat, cal, n_locations, nz, "wanted_units", w[nz])

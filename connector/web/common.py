@@ -3,7 +3,7 @@ lookup, query-parameter validation and links that keep the chosen shop."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import abort, current_app, g, request, url_for
 from sqlalchemy import func, select
@@ -130,7 +130,6 @@ class RunSummary:
     run: PlanRun | None
     n_skus: int = 0
     n_lines: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def seconds(self) -> float | None:

@@ -21,7 +21,7 @@ from core.storage import (Campaign, InventorySnapshot, Location, Order, OrderLin
 
 __all__ = ["Z80", "SkuHistory", "default_location_id", "local_day", "sales_history",
            "stock_history", "campaign_windows", "forecast_days", "forecast_band",
-           "projected_stock"]
+           "arrival_offset", "projected_stock"]
 
 #: Standard normal quantile of 0.90: mean +- Z80 * sigma is a central 80% interval.
 Z80 = 1.2816
@@ -148,6 +148,11 @@ def forecast_band(mean: list[float], sigma_daily: float | None) -> tuple[list[fl
     return [max(m - s, 0.0) for m in mean], [m + s for m in mean]
 
 
+def arrival_offset(line: PlanLine) -> int:
+    """Days after the cut-off when an order placed now arrives: ceil(lead time), at least 1."""
+    return max(int(math.ceil(float(line.lead_time_days or 0.0))), 1)
+
+
 def projected_stock(line: PlanLine, mean: list[float]) -> list[float]:
     """Projected on hand for day 0 (the cut-off) and each forecast day.
 
@@ -157,7 +162,7 @@ def projected_stock(line: PlanLine, mean: list[float]) -> list[float]:
     their own dates). Values below zero are demand the stock would not cover.
     """
     start = float(line.on_hand or 0.0) - float(line.committed or 0.0)
-    arrival_day = max(int(math.ceil(float(line.lead_time_days or 0.0))), 1)
+    arrival_day = arrival_offset(line)
     arriving = float(line.on_order or 0.0) + float(line.recommended_qty or 0)
     out, used = [start], 0.0
     for t, m in enumerate(mean, start=1):

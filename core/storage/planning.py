@@ -65,7 +65,7 @@ class PlanLine(Base):
     mase: Mapped[float | None] = mapped_column(Float)
     wape: Mapped[float | None] = mapped_column(Float)
     bias: Mapped[float | None] = mapped_column(Float)
-    forecast: Mapped[dict] = mapped_column(JSON, default=dict)  # {"ds": [...], "mean": [...], ...}
+    forecast: Mapped[dict] = mapped_column(JSON, default=dict)  # {"start": "YYYY-MM-DD", "mean": [...]}
 
 
 class PurchaseOrder(Base):

@@ -25,8 +25,8 @@ def replay(tmp_path_factory):
                                n_locations=1)
     from sandbox import generate
 
-    truth = generate(seed=11, n_skus=60, n_customers=5000, n_days=540, n_locations=1).truth
-    end = pd.Timestamp(truth.wanted["date"].max())
+    sb = generate(seed=11, n_skus=60, n_customers=5000, n_days=540, n_locations=1)
+    truth, end = sb.truth, pd.Timestamp(sb.end)
     cutoff = end - pd.Timedelta(days=REPLAY_DAYS)
     with session_scope(sessions) as s:
         inp = read_inputs(s, shop, cutoff.date())

@@ -26,10 +26,12 @@ def test_lines_after_cutoff_and_negative_days_ignored():
     assert out["y"].tolist() == [2, 0, 0]
 
 
-def test_series_start_from_creation_day():
-    lines = _lines([("A", 1, "2026-01-05", 1)])
-    out = daily_demand(lines, "2026-01-06", starts=pd.Series({"A@1": pd.Timestamp("2026-01-01")}))
-    assert out["y"].tolist() == [0, 0, 0, 0, 1, 0]
+def test_series_start_from_creation_day_but_not_before_the_data():
+    lines = _lines([("A", 1, "2026-01-05", 1), ("B", 1, "2026-01-02", 1)])
+    starts = pd.Series({"A@1": pd.Timestamp("2026-01-03"), "B@1": pd.Timestamp("2025-06-01")})
+    out = daily_demand(lines, "2026-01-06", starts=starts)
+    assert out[out["unique_id"] == "A@1"]["y"].tolist() == [0, 0, 1, 0]  # from its creation
+    assert out[out["unique_id"] == "B@1"]["y"].tolist() == [1, 0, 0, 0, 0]  # data starts 01-02
 
 
 def test_stockout_days_are_lifted_to_recent_uncensored_mean():

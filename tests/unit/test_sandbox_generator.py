@@ -53,7 +53,8 @@ def test_same_seed_same_output_and_other_seed_differs():
     for name in fa:
         pd.testing.assert_frame_equal(fa[name], fb[name], obj=name)
     assert (a.start, a.end, a.seed) == (b.start, b.end, b.seed)
-    assert not a.records.orders[["created_at", "total"]].equals(c.records.orders[["created_at", "total"]])
+    cols = ["created_at", "total"]
+    assert not a.records.orders[cols].equals(c.records.orders[cols])
     assert not a.truth.expected_demand.expected_units.equals(c.truth.expected_demand.expected_units)
 
 
@@ -132,7 +133,8 @@ def test_intermittent_skus_have_adi_above_1_32(shop, daily_sales):
 
 def test_lumpy_sizes_vary_more_than_intermittent(shop):
     w = shop.truth.wanted.merge(shop.truth.skus[["sku", "pattern"]])
-    cv2 = w.groupby(["pattern", "sku"]).wanted_units.agg(lambda x: x.var() / x.mean() ** 2 if len(x) > 4 else np.nan)
+    cv2 = w.groupby(["pattern", "sku"]).wanted_units.agg(
+        lambda x: x.var() / x.mean() ** 2 if len(x) > 4 else np.nan)
     assert cv2["lumpy"].median() > 0.49
     assert cv2["intermittent"].median() < 0.49
 
@@ -142,8 +144,8 @@ def test_season_window_skus_have_no_demand_outside_window(shop, daily_sales):
     win = skus[skus.pattern == "season_window"]
     assert len(win) > 0
     md = lambda dates: dates.dt.strftime("%m-%d")  # noqa: E731
-    for frame, col in [(shop.truth.expected_demand, "expected_units"), (shop.truth.wanted, "wanted_units"),
-                       (daily_sales, "sold")]:
+    for frame, col in [(shop.truth.expected_demand, "expected_units"),
+                       (shop.truth.wanted, "wanted_units"), (daily_sales, "sold")]:
         f = frame.merge(win[["sku", "season_start", "season_end"]])
         inside = (md(f.date) >= f.season_start) & (md(f.date) <= f.season_end)
         assert (f.loc[~inside, col] == 0).all(), col
@@ -157,8 +159,9 @@ def test_no_sales_outside_variant_life(shop, sales):
     assert (sales.created_at >= created).all()
     new = truth.index[truth.pattern == "new"]
     assert (truth.loc[new, "created_date"] > shop.start).all()
-    assert (shop.truth.expected_demand.merge(truth.loc[new, ["created_date"]], left_on="sku", right_index=True)
-            .pipe(lambda f: f.date >= f.created_date)).all()
+    e = shop.truth.expected_demand.merge(truth.loc[new, ["created_date"]], left_on="sku",
+                                         right_index=True)
+    assert (e.date >= e.created_date).all()
     gone = truth[truth.discontinued_date.notna()]
     assert 1 <= len(gone) <= 2
     assert (v.loc[gone.index, "status"] == "archived").all()
@@ -240,7 +243,7 @@ def test_campaign_orders_carry_code_and_discount(shop, sales):
     m = m[(m.created_at >= m.starts_at) & (m.created_at <= m.ends_at)]
     assert len(m) > 0
     expected = (m.price * m.quantity * m.discount_pct / 100).round(2)
-    assert np.allclose(m.discount, expected)
+    assert np.allclose(m.discount, expected, rtol=0, atol=0.011)  # half-cent rounding
     codes = r.orders.set_index("external_id").discount_codes
     truth_codes = shop.truth.campaigns.set_index("external_id").code
     assert (m.order_external_id.map(codes) == m.external_id_cmp.map(truth_codes)).all()
@@ -265,15 +268,20 @@ def test_customers_alive_dead_and_next_purchase(shop, sales):
     assert dead.next_purchase_date.isna().all()
     assert (c.next_trip_date.dropna() > shop.end).all()
     last = sales.groupby("customer_external_id").date.max()
-    gap = (last.reindex(dead.external_id).to_numpy() - dead.dropout_date.to_numpy()) / np.timedelta64(1, "D")
+    gap = ((last.reindex(dead.external_id).to_numpy() - dead.dropout_date.to_numpy())
+           / np.timedelta64(1, "D"))
     assert np.nanmax(gap) <= TRIP_PATIENCE  # no purchases after dropping out (a trip may wait)
     share = sales.customer_external_id.notna().mean()
     assert 0.2 < share < 0.95
+    created = shop.records.customers.set_index("external_id").created_at
+    first = shop.records.orders.groupby("customer_external_id").created_at.min()
+    assert (first >= created.reindex(first.index)).all()
 
 
 def test_heavier_customers_buy_more_often(shop, sales):
     c = shop.truth.customers.set_index("external_id")
-    n = sales.groupby("customer_external_id").order_external_id.nunique().reindex(c.index, fill_value=0)
+    n = (sales.groupby("customer_external_id").order_external_id.nunique()
+         .reindex(c.index, fill_value=0))
     until = c.dropout_date.fillna(shop.end).clip(upper=shop.end) + pd.Timedelta(days=1)
     exposure = (until - c.joined_at.dt.tz_localize(None)) / pd.Timedelta(days=1)
     per_day = (n / exposure)[exposure >= 60]
