@@ -78,8 +78,11 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings) -> tuple[pd.DataFrame,
     series = daily_demand(inp.lines, cutoff, inp.stock if len(inp.stock) else None, starts)
     classes = classify_series(series) if len(series) else pd.DataFrame(
         columns=["demand_class", "seasonal", "history_days"])
-    revenue = inp.lines[inp.lines["day"] > cutoff - pd.Timedelta(days=365)] \
-        .groupby("sku")["revenue"].sum() if len(inp.lines) else pd.Series(dtype=float)
+    if inp.revenue is not None:
+        revenue = inp.revenue
+    else:
+        revenue = inp.lines[inp.lines["day"] > cutoff - pd.Timedelta(days=365)] \
+            .groupby("sku")["revenue"].sum() if len(inp.lines) else pd.Series(dtype=float)
     abc = abc_classes(revenue)
     supply = inp.supply
     lead = supply["lead_time_days"] if len(supply) else pd.Series(dtype=float)

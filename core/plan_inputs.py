@@ -32,6 +32,7 @@ class PlanInputs:
     variants: pd.DataFrame
     supply: pd.DataFrame
     default_location_id: int | None
+    revenue: pd.Series | None = None  # last 365 days' revenue per SKU, every SKU of the shop
 
 
 def _frame(session: Session, stmt) -> pd.DataFrame:
@@ -53,9 +54,30 @@ def _local_day(values: pd.Series, tz: str) -> pd.Series:
     return ts.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
 
 
-def read_inputs(session: Session, shop: Shop, cutoff: date) -> PlanInputs:
-    """Everything the plan reads, with order days in the shop's time zone."""
+def _revenue(session: Session, shop_id: int, cutoff: date) -> pd.Series:
+    since = pd.Timestamp(cutoff) - pd.Timedelta(days=364)
+    rows = session.execute(select(
+        OrderLine.sku, func.sum((OrderLine.quantity - OrderLine.refunded_quantity)
+                                * func.coalesce(OrderLine.price, 0.0)))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.shop_id == shop_id, Order.cancelled_at.is_(None),
+               Order.created_at >= since.to_pydatetime())
+        .group_by(OrderLine.sku)).all()
+    return pd.Series({sku: float(v or 0.0) for sku, v in rows}, dtype=float)
+
+
+def read_inputs(session: Session, shop: Shop, cutoff: date,
+                skus: list[str] | None = None) -> PlanInputs:
+    """Everything the plan reads, with order days in the shop's time zone.
+
+    With ``skus``, only those SKUs' data is read (for a targeted recalculation); the revenue
+    used for ABC classes still covers every SKU, so classes do not shift.
+    """
     sid = shop.id
+    vids = None
+    if skus is not None:
+        vids = list(session.scalars(select(Variant.id).where(Variant.shop_id == sid,
+                                                             Variant.sku.in_(list(skus)))))
     locs = _frame(session, select(Location.id, Location.kind).where(Location.shop_id == sid)
                   .order_by(Location.id))
     default_loc = None
@@ -69,7 +91,8 @@ def read_inputs(session: Session, shop: Shop, cutoff: date) -> PlanInputs:
         OrderLine.price, OrderLine.discount)
         .join(Order, Order.id == OrderLine.order_id)
         .where(OrderLine.shop_id == sid, Order.cancelled_at.is_(None),
-               Order.created_at < end.to_pydatetime()))
+               Order.created_at < end.to_pydatetime(),
+               *([OrderLine.sku.in_(list(skus))] if skus is not None else [])))
     if len(lines):
         lines["day"] = _local_day(lines["created_at"], shop.timezone or "UTC")
         lines = lines[lines["day"] <= pd.Timestamp(cutoff)]
@@ -85,10 +108,12 @@ def read_inputs(session: Session, shop: Shop, cutoff: date) -> PlanInputs:
         InventorySnapshot.variant_id, InventorySnapshot.location_id, InventorySnapshot.day,
         InventorySnapshot.available, InventorySnapshot.on_hand, InventorySnapshot.committed,
         InventorySnapshot.incoming)
-        .where(InventorySnapshot.shop_id == sid, InventorySnapshot.day <= cutoff))
+        .where(InventorySnapshot.shop_id == sid, InventorySnapshot.day <= cutoff,
+               *([InventorySnapshot.variant_id.in_(vids)] if vids is not None else [])))
     variants = _frame(session, select(
         Variant.id, Variant.sku, Variant.title, Variant.product_id, Variant.price,
-        Variant.unit_cost, Variant.status, Variant.created_at).where(Variant.shop_id == sid))
+        Variant.unit_cost, Variant.status, Variant.created_at).where(
+            Variant.shop_id == sid, *([Variant.id.in_(vids)] if vids is not None else [])))
     sku_of = dict(zip(variants["id"], variants["sku"]))
     if len(stock):
         stock["sku"] = stock["variant_id"].map(sku_of)
@@ -107,18 +132,20 @@ def read_inputs(session: Session, shop: Shop, cutoff: date) -> PlanInputs:
         PurchaseOrderLine.variant_id, PurchaseOrder.location_id,
         func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity).label("units"))
         .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-        .where(PurchaseOrder.shop_id == sid, PurchaseOrder.status.in_(OPEN_PO_STATUSES))
+        .where(PurchaseOrder.shop_id == sid, PurchaseOrder.status.in_(OPEN_PO_STATUSES),
+               *([PurchaseOrderLine.variant_id.in_(vids)] if vids is not None else []))
         .group_by(PurchaseOrderLine.variant_id, PurchaseOrder.location_id))
     supply = _frame(session, select(
         SupplierItem.variant_id, SupplierItem.supplier_id, SupplierItem.lead_time_days,
         SupplierItem.lead_time_std_days, SupplierItem.moq, SupplierItem.case_pack,
         SupplierItem.unit_cost, SupplierItem.is_primary, Supplier.name.label("supplier"))
         .join(Supplier, Supplier.id == SupplierItem.supplier_id)
-        .where(SupplierItem.shop_id == sid))
+        .where(SupplierItem.shop_id == sid,
+               *([SupplierItem.variant_id.in_(vids)] if vids is not None else [])))
     if len(supply):
         supply = (supply.sort_values(["variant_id", "is_primary", "lead_time_days"],
                                      ascending=[True, False, True])
                   .groupby("variant_id").head(1).set_index("variant_id"))
     return PlanInputs(cutoff=cutoff, lines=lines, stock=stock, position=position,
                       on_order=on_order, variants=variants, supply=supply,
-                      default_location_id=default_loc)
+                      default_location_id=default_loc, revenue=_revenue(session, sid, cutoff))
