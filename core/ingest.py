@@ -1,7 +1,9 @@
 """Load :class:`core.records.ShopRecords` into storage, upserting by (shop, external id).
 
 Loading the same records twice changes nothing: every table has a unique key per shop and
-rows are written with ``INSERT ... ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL). The load
+rows are written with ``INSERT ... ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL). A value
+that arrives empty (None) does not erase a stored one, so a source that knows less (a CSV
+export) never wipes what a richer one (the API) stored. The load
 runs inside the caller's transaction, so a failure leaves nothing half-written.
 """
 from __future__ import annotations
@@ -10,7 +12,7 @@ import math
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .records import RecordsError, ShopRecords
@@ -58,7 +60,10 @@ def upsert_rows(session: Session, model, rows: list[dict], key: list[str]) -> No
     cols = list(rows[0])
     for start in range(0, len(rows), _BATCH):
         stmt = insert(model)
-        update = {c: getattr(stmt.excluded, c) for c in cols if c not in key}
+        table = model.__table__
+        # a source that does not know a field sends None: keep what another source stored
+        update = {c: func.coalesce(getattr(stmt.excluded, c), table.c[c])
+                  for c in cols if c not in key}
         stmt = stmt.on_conflict_do_update(index_elements=key, set_=update) if update \
             else stmt.on_conflict_do_nothing(index_elements=key)
         session.execute(stmt, rows[start:start + _BATCH])
@@ -125,7 +130,8 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
     products = _id_map(session, Product, shop_id)
     var = rec.variants.assign(status=rec.variants["status"].fillna("active"))
     put(Variant, var, {c: c for c in ["external_id", "sku", "barcode", "title", "price",
-                                      "unit_cost", "status", "created_at", "successor_sku"]},
+                                      "unit_cost", "status", "created_at", "successor_sku",
+                                      "inventory_item_id"]},
         ["shop_id", "external_id"],
         {"product_id": _lookup(var["product_external_id"], products, "variants", "product")})
     by_sku = _id_map(session, Variant, shop_id, "sku")

@@ -187,7 +187,7 @@ def run_plan(session: Session, shop: Shop, settings: PlanSettings | None = None,
     inp = read_inputs(session, shop, cutoff)
     lines, acc = compute_plan(inp, settings)
     if len(lines):
-        records = lines.drop(columns=["abc"]).assign(plan_run_id=run.id, shop_id=shop.id)
+        records = lines.assign(plan_run_id=run.id, shop_id=shop.id)
         session.execute(insert(PlanLine), [
             {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
             for r in records.to_dict("records")])

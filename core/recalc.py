@@ -41,7 +41,7 @@ def recalc_skus(session: Session, shop: Shop, skus, cutoff: date | None = None) 
     session.execute(delete(PlanLine).where(PlanLine.plan_run_id == run.id,
                                            PlanLine.sku.in_(skus)))
     if len(lines):
-        records = lines.drop(columns=["abc"]).assign(plan_run_id=run.id, shop_id=shop.id)
+        records = lines.assign(plan_run_id=run.id, shop_id=shop.id)
         session.execute(insert(PlanLine), [
             {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
             for r in records.to_dict("records")])

@@ -23,7 +23,7 @@ COLUMNS: dict[str, list[str]] = {
     "products": ["external_id", "handle", "title", "family", "vendor", "status", "created_at"],
     "variants": [
         "external_id", "product_external_id", "sku", "barcode", "title", "price", "unit_cost",
-        "status", "created_at", "successor_sku",
+        "status", "created_at", "successor_sku", "inventory_item_id",
     ],
     "suppliers": ["external_id", "name", "email", "min_order_value", "currency"],
     "supplier_items": [

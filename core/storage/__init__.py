@@ -4,6 +4,7 @@ from .catalog import Location, Product, Shop, Supplier, SupplierItem, Variant
 from .engine import (DEFAULT_URL, current_revision, head_revision, make_engine,
                      make_sessionmaker, session_scope, upgrade)
 from .events import SyncState, WebhookEvent
+from .jobs import JobRun
 from .integration import ExternalLink, OAuthState, PushRecord, ShopCredential
 from .receiving import PODelivery, Receipt
 from .planning import (PO_STATUSES, PlanLine, PlanRun, PurchaseOrder, PurchaseOrderLine,
@@ -14,7 +15,7 @@ __all__ = [
     "Base", "utcnow", "Shop", "Location", "Product", "Variant", "Supplier", "SupplierItem",
     "Customer", "Order", "OrderLine", "InventorySnapshot", "Campaign", "PlanRun", "PlanLine",
     "PurchaseOrder", "PurchaseOrderLine", "Reminder", "WebhookEvent", "SyncState", "PO_STATUSES",
-    "ShopCredential", "OAuthState", "PushRecord", "ExternalLink", "PODelivery", "Receipt",
+    "ShopCredential", "OAuthState", "PushRecord", "ExternalLink", "PODelivery", "Receipt", "JobRun",
     "PII_COLUMNS", "DEFAULT_URL", "make_engine", "make_sessionmaker", "session_scope", "upgrade",
     "current_revision", "head_revision",
 ]

@@ -61,6 +61,7 @@ class Variant(Base):
     status: Mapped[str] = mapped_column(String(32), default="active")
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     successor_sku: Mapped[str | None] = mapped_column(String(255))
+    inventory_item_id: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 class Supplier(Base):

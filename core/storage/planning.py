@@ -65,6 +65,14 @@ class PlanLine(Base):
     mase: Mapped[float | None] = mapped_column(Float)
     wape: Mapped[float | None] = mapped_column(Float)
     bias: Mapped[float | None] = mapped_column(Float)
+    abc: Mapped[str | None] = mapped_column(String(1))
+    xyz: Mapped[str | None] = mapped_column(String(1))
+    lifecycle: Mapped[str | None] = mapped_column(String(16))  # new | growing | mature | declining
+    lost_units: Mapped[float | None] = mapped_column(Float)  # estimated lost sales, last 90 days
+    days_of_cover: Mapped[float | None] = mapped_column(Float)
+    stockout_date: Mapped[date | None] = mapped_column(Date)
+    season_leftover: Mapped[float | None] = mapped_column(Float)
+    notes: Mapped[str | None] = mapped_column(Text)
     forecast: Mapped[dict] = mapped_column(JSON, default=dict)  # {"start": "YYYY-MM-DD", "mean": [...]}
 
 
