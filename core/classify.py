@@ -14,13 +14,21 @@ the best run of 13 consecutive weeks holds at least 60% of the year's units (a f
 year would hold 25%), or the SKU sold nothing in at least 16 of the 52 weeks while selling
 in at least 4 others (a season window). Everything else, including SKUs with less than a
 year of history, is a *staple*. Seasonal SKUs go to the seasonal order list.
+
+XYZ (variability) on weekly totals of the last 52 weeks (or all whole weeks there are):
+coefficient of variation CV = std / mean; X when CV < 0.5, Y when CV < 1.0, else Z (and Z
+for series that never sold or have fewer than 4 whole weeks).
+
+Lifecycle: *new* with under 90 days of history; otherwise the last 13 weeks' units against
+the 13 before: *growing* above 1.25 times, *declining* below 0.8 times, else *mature*.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["ADI_CUT", "CV2_CUT", "demand_class", "classify_series", "is_seasonal"]
+__all__ = ["ADI_CUT", "CV2_CUT", "demand_class", "classify_series", "is_seasonal", "xyz_class",
+           "lifecycle"]
 
 ADI_CUT = 1.32
 CV2_CUT = 0.49
@@ -54,6 +62,32 @@ def is_seasonal(y_last_364: np.ndarray) -> bool:
     return bool(best13 / total >= 0.60 or (zero_weeks >= 16 and 52 - zero_weeks >= 4))
 
 
+def xyz_class(y: np.ndarray) -> str:
+    """X, Y or Z from the CV of weekly totals (see module docstring)."""
+    y = np.asarray(y, dtype=float)[-364:]
+    weeks = y.size // 7
+    if weeks < 4:
+        return "Z"
+    weekly = y[-weeks * 7:].reshape(weeks, 7).sum(axis=1)
+    mean = weekly.mean()
+    if mean <= 0:
+        return "Z"
+    cv = weekly.std() / mean
+    return "X" if cv < 0.5 else ("Y" if cv < 1.0 else "Z")
+
+
+def lifecycle(y: np.ndarray) -> str:
+    """new, growing, mature or declining (see module docstring)."""
+    y = np.asarray(y, dtype=float)
+    if y.size < 90:
+        return "new"
+    recent, before = y[-91:].sum(), y[-182:-91].sum()
+    if y.size < 182 or before <= 0:
+        return "growing" if recent > 0 else "mature"
+    ratio = recent / before
+    return "growing" if ratio > 1.25 else ("declining" if ratio < 0.8 else "mature")
+
+
 def classify_series(series: pd.DataFrame, window: int = 364) -> pd.DataFrame:
     """Classify every series of a long frame (``unique_id``, ``ds``, ``y``, sorted by ds).
 
@@ -61,12 +95,13 @@ def classify_series(series: pd.DataFrame, window: int = 364) -> pd.DataFrame:
 
     Returns:
         DataFrame indexed by ``unique_id`` with ``demand_class``, ``adi``, ``cv2``,
-        ``seasonal`` (bool) and ``history_days``.
+        ``seasonal`` (bool), ``history_days``, ``xyz`` and ``lifecycle``.
     """
     rows = []
     for uid, grp in series.groupby("unique_id", sort=False):
         y = grp["y"].to_numpy(dtype=float)
         cls, adi, cv2 = demand_class(y[-window:])
-        rows.append((uid, cls, adi, cv2, is_seasonal(y[-364:]), int(y.size)))
+        rows.append((uid, cls, adi, cv2, is_seasonal(y[-364:]), int(y.size), xyz_class(y),
+                     lifecycle(y)))
     return pd.DataFrame(rows, columns=["unique_id", "demand_class", "adi", "cv2", "seasonal",
-                                       "history_days"]).set_index("unique_id")
+                                       "history_days", "xyz", "lifecycle"]).set_index("unique_id")

@@ -15,11 +15,11 @@ import pandas as pd
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from .classify import classify_series
-from .demand import daily_demand, split_series_id
-from .forecast import forecast_series
+from .demand import split_series_id
 from .plan_inputs import PlanInputs, last_order_day, read_inputs
-from .policy import plan_item
+from .plan_series import forecast_plan
+from .policy import plan_item, service_level_for
+from .sellthrough import days_of_cover, season_end, season_leftover, stockout_date
 from .storage import PlanLine, PlanRun, Shop, utcnow
 
 __all__ = ["PlanSettings", "compute_plan", "run_plan", "abc_classes", "CHART_DAYS"]
@@ -29,14 +29,16 @@ CHART_DAYS = 56
 
 @dataclass
 class PlanSettings:
-    """Plan knobs. ``service_levels`` maps an ABC class (A, B, C) to a cycle service level;
-    classes not listed use ``service_level``."""
+    """Plan knobs. ``service_levels`` maps an ABC x XYZ class ("AX") or an ABC class ("A")
+    to a cycle service level; classes not listed use ``service_level``.
+    ``max_surplus_days``: see the MOQ rule in :mod:`core.policy`."""
 
     service_level: float = 0.95
     service_levels: dict = field(default_factory=dict)
     review_days: float = 7.0
     default_lead_time_days: float = 14.0
     holdout_days: int = 28
+    max_surplus_days: float = 60.0
 
     @classmethod
     def from_shop(cls, shop: Shop, **overrides) -> "PlanSettings":
@@ -47,7 +49,8 @@ class PlanSettings:
 
 
 def abc_classes(revenue_by_sku: pd.Series) -> pd.Series:
-    """ABC by revenue: A = SKUs making the first 80% of revenue, B the next 15%, C the rest."""
+    """ABC by gross margin (or any value per SKU): A = SKUs making the first 80% of it,
+    B the next 15%, C the rest."""
     r = revenue_by_sku.sort_values(ascending=False)
     total = r.sum()
     if total <= 0:
@@ -65,56 +68,43 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings) -> tuple[pd.DataFrame,
         overall ``mase`` (mean of per-series MASE), ``wape`` and ``bias`` on the holdout.
     """
     cutoff = pd.Timestamp(inp.cutoff)
+    start = (cutoff + pd.Timedelta(days=1)).date()
     variants = inp.variants.set_index("id")
     active = variants[variants["status"].fillna("active") != "archived"]
-    starts = None
-    if len(inp.lines):
-        created = pd.to_datetime(variants["created_at"], utc=True).dt.tz_localize(None)
-        pairs = inp.lines[["sku", "variant_id", "location_id"]].drop_duplicates(
-            ["sku", "location_id"])
-        uid = pairs["sku"].astype(str) + "@" + pairs["location_id"].astype(str)
-        starts = pd.Series(pairs["variant_id"].map(created).dt.normalize().to_numpy(),
-                           index=uid.to_numpy())
-    series = daily_demand(inp.lines, cutoff, inp.stock if len(inp.stock) else None, starts)
-    classes = classify_series(series) if len(series) else pd.DataFrame(
-        columns=["demand_class", "seasonal", "history_days"])
-    if inp.revenue is not None:
-        revenue = inp.revenue
-    else:
-        revenue = inp.lines[inp.lines["day"] > cutoff - pd.Timedelta(days=365)] \
-            .groupby("sku")["revenue"].sum() if len(inp.lines) else pd.Series(dtype=float)
-    abc = abc_classes(revenue)
+    margin = inp.margin if inp.margin is not None else (
+        inp.lines.groupby("sku")["revenue"].sum() if len(inp.lines) else pd.Series(dtype=float))
+    abc = abc_classes(margin)
     supply = inp.supply
     lead = supply["lead_time_days"] if len(supply) else pd.Series(dtype=float)
     max_protect = float(lead.max()) if len(lead) else settings.default_lead_time_days
     h = int(min(max(math.ceil(max(max_protect, settings.default_lead_time_days)
                               + settings.review_days) + 1, CHART_DAYS), 366))
-    fc = forecast_series(series, classes["demand_class"], h, settings.holdout_days) \
-        if len(series) else None
-    by_uid = {u: g["mean"].to_numpy() for u, g in fc.forecasts.groupby("unique_id")} if fc else {}
-    # every active variant x location with sales or stock gets a line
-    keys = set()
-    if len(series):
-        keys |= {split_series_id(u) for u in series["unique_id"].unique()}
+    sp = forecast_plan(inp, h, settings.holdout_days)
+    summary = sp.result.summary if sp.result is not None else pd.DataFrame()
+    keys = {split_series_id(u) for u in sp.series["unique_id"].unique()} if len(sp.series) \
+        else set()
     sku_to_id = dict(zip(active["sku"], active.index))
     pos = inp.position.set_index(["variant_id", "location_id"]) if len(inp.position) else None
     if pos is not None:
         keys |= {(variants.at[v, "sku"], int(l)) for v, l in pos.index if v in active.index}
     onord = inp.on_order.set_index(["variant_id", "location_id"])["units"] \
         if len(inp.on_order) else pd.Series(dtype=float)
+    ltv = inp.ltv_weight if inp.ltv_weight is not None else pd.Series(dtype=float)
     rows = []
     for sku, loc in sorted(keys):
         vid = sku_to_id.get(sku)
         if vid is None:
             continue  # archived or unknown SKU
         uid = f"{sku}@{loc}"
-        summ = fc.summary.loc[uid] if fc is not None and uid in fc.summary.index else None
-        daily = by_uid.get(uid, np.zeros(h))
+        summ = summary.loc[uid] if uid in summary.index else None
+        cls = sp.classes.loc[uid] if uid in sp.classes.index else None
+        daily = sp.daily.get(uid, np.zeros(h))
         sup = supply.loc[vid] if len(supply) and vid in supply.index else None
         lt = float(sup["lead_time_days"]) if sup is not None else settings.default_lead_time_days
         lt_std = float(sup["lead_time_std_days"] or 0.0) if sup is not None else 0.0
-        cls = abc.get(sku, "C")
-        sl = float(settings.service_levels.get(cls, settings.service_level))
+        xyz = cls["xyz"] if cls is not None else "Z"
+        sl = service_level_for(settings.service_level, settings.service_levels,
+                               abc.get(sku, "C"), xyz, ltv.get(sku))
         on_hand = committed = incoming = 0.0
         if pos is not None and (vid, loc) in pos.index:
             p = pos.loc[(vid, loc)]
@@ -124,16 +114,22 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings) -> tuple[pd.DataFrame,
         sigma = float(summ["sigma"]) if summ is not None else 0.0
         res = plan_item(daily, sigma, sl, lt, settings.review_days, on_hand, on_order,
                         committed, lt_std, int(sup["moq"]) if sup is not None else 1,
-                        int(sup["case_pack"]) if sup is not None else 1)
+                        int(sup["case_pack"]) if sup is not None else 1,
+                        settings.max_surplus_days)
         status = summ["status"] if summ is not None else "insufficient_history"
         if sup is None and status == "ok":
             status = "no_supplier"
-        seasonal = bool(classes.at[uid, "seasonal"]) if uid in classes.index else False
+        seasonal = bool(cls["seasonal"]) if cls is not None else False
+        position = on_hand + on_order - committed
+        end = season_end(sp.history[uid], cutoff.date()) if seasonal and uid in sp.history \
+            else None
         rows.append(dict(
             variant_id=int(vid), location_id=int(loc), sku=sku,
             list="seasonal" if seasonal else "staple", status=status,
-            demand_class=classes.at[uid, "demand_class"] if uid in classes.index else "none",
-            abc=cls, model=summ["model"] if summ is not None else None,
+            demand_class=cls["demand_class"] if cls is not None else "none",
+            abc=abc.get(sku, "C"), xyz=xyz,
+            lifecycle=cls["lifecycle"] if cls is not None else "new",
+            model=summ["model"] if summ is not None else None,
             history_days=int(summ["history_days"]) if summ is not None else 0,
             forecast_daily=float(np.mean(daily[:max(int(round(lt + settings.review_days)), 1)])),
             sigma_daily=sigma, service_level=sl, lead_time_days=lt,
@@ -147,10 +143,14 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings) -> tuple[pd.DataFrame,
             mase=_num(summ["mase"]) if summ is not None else None,
             wape=_num(summ["wape"]) if summ is not None else None,
             bias=_num(summ["bias"]) if summ is not None else None,
-            forecast={"start": str((cutoff + pd.Timedelta(days=1)).date()),
-                      "mean": [round(float(x), 4) for x in daily[:CHART_DAYS]]}))
+            lost_units=_num(sp.lost.get(uid)),
+            days_of_cover=days_of_cover(on_hand, committed, daily),
+            stockout_date=stockout_date(start, on_hand, committed, on_order, lt, daily),
+            season_leftover=season_leftover(position, daily, start, end),
+            notes=res.note,
+            forecast={"start": str(start), "mean": [round(float(x), 4) for x in daily[:CHART_DAYS]]}))
     lines = pd.DataFrame(rows)
-    return lines, _accuracy(fc.summary if fc is not None else None)
+    return lines, _accuracy(summary if len(summary) else None)
 
 
 def _num(v) -> float | None:

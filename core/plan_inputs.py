@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .storage import (InventorySnapshot, Location, Order, OrderLine, PurchaseOrder,
+from .storage import (Campaign, InventorySnapshot, Product, Location, Order, OrderLine, PurchaseOrder,
                       PurchaseOrderLine, Shop, Supplier, SupplierItem, Variant)
 
 __all__ = ["PlanInputs", "read_inputs", "last_order_day", "OPEN_PO_STATUSES"]
@@ -21,8 +21,11 @@ class PlanInputs:
     """``lines``: sku, variant_id, location_id, day, qty, revenue. ``stock``: sku, location_id,
     day, available (history). ``position``: latest on_hand, committed, incoming per
     (variant_id, location_id). ``on_order``: open PO units per (variant_id, location_id).
-    ``variants``: id, sku, title, product_id, price, unit_cost, status, created_at.
-    ``supply``: one primary supplier item per variant_id."""
+    ``variants``: id, sku, title, product_id, family, price, unit_cost, status, created_at,
+    successor_sku. ``supply``: one primary supplier item per variant_id. ``campaigns``: name,
+    start, end (local days, inclusive), skus (list), discount_pct. ``margin``: gross margin
+    of the last 365 days per SKU over every SKU of the shop (revenue where cost is unknown).
+    ``ltv_weight``: optional SKU weight from customer lifetime value (1 = neutral)."""
 
     cutoff: date
     lines: pd.DataFrame
@@ -32,7 +35,9 @@ class PlanInputs:
     variants: pd.DataFrame
     supply: pd.DataFrame
     default_location_id: int | None
-    revenue: pd.Series | None = None  # last 365 days' revenue per SKU, every SKU of the shop
+    margin: pd.Series | None = None
+    campaigns: pd.DataFrame | None = None
+    ltv_weight: pd.Series | None = None
 
 
 def _frame(session: Session, stmt) -> pd.DataFrame:
@@ -54,12 +59,14 @@ def _local_day(values: pd.Series, tz: str) -> pd.Series:
     return ts.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
 
 
-def _revenue(session: Session, shop_id: int, cutoff: date) -> pd.Series:
+def _margin(session: Session, shop_id: int, cutoff: date) -> pd.Series:
     since = pd.Timestamp(cutoff) - pd.Timedelta(days=364)
+    unit_margin = func.coalesce(OrderLine.price, 0.0) - func.coalesce(Variant.unit_cost, 0.0)
     rows = session.execute(select(
-        OrderLine.sku, func.sum((OrderLine.quantity - OrderLine.refunded_quantity)
-                                * func.coalesce(OrderLine.price, 0.0)))
+        OrderLine.sku, func.sum((OrderLine.quantity - OrderLine.refunded_quantity) * unit_margin
+                                - func.coalesce(OrderLine.discount, 0.0)))
         .join(Order, Order.id == OrderLine.order_id)
+        .outerjoin(Variant, Variant.id == OrderLine.variant_id)
         .where(OrderLine.shop_id == shop_id, Order.cancelled_at.is_(None),
                Order.created_at >= since.to_pydatetime())
         .group_by(OrderLine.sku)).all()
@@ -70,12 +77,15 @@ def read_inputs(session: Session, shop: Shop, cutoff: date,
                 skus: list[str] | None = None) -> PlanInputs:
     """Everything the plan reads, with order days in the shop's time zone.
 
-    With ``skus``, only those SKUs' data is read (for a targeted recalculation); the revenue
-    used for ABC classes still covers every SKU, so classes do not shift.
+    With ``skus``, only those SKUs' data is read (for a targeted recalculation), plus the
+    SKUs they succeed; the margin used for ABC classes still covers every SKU, so classes do
+    not shift.
     """
     sid = shop.id
     vids = None
     if skus is not None:
+        skus = set(skus) | set(session.scalars(select(Variant.sku).where(
+            Variant.shop_id == sid, Variant.successor_sku.in_(list(skus)))))
         vids = list(session.scalars(select(Variant.id).where(Variant.shop_id == sid,
                                                              Variant.sku.in_(list(skus)))))
     locs = _frame(session, select(Location.id, Location.kind).where(Location.shop_id == sid)
@@ -111,8 +121,9 @@ def read_inputs(session: Session, shop: Shop, cutoff: date,
         .where(InventorySnapshot.shop_id == sid, InventorySnapshot.day <= cutoff,
                *([InventorySnapshot.variant_id.in_(vids)] if vids is not None else [])))
     variants = _frame(session, select(
-        Variant.id, Variant.sku, Variant.title, Variant.product_id, Variant.price,
-        Variant.unit_cost, Variant.status, Variant.created_at).where(
+        Variant.id, Variant.sku, Variant.title, Variant.product_id, Product.family,
+        Variant.price, Variant.unit_cost, Variant.status, Variant.created_at,
+        Variant.successor_sku).outerjoin(Product, Product.id == Variant.product_id).where(
             Variant.shop_id == sid, *([Variant.id.in_(vids)] if vids is not None else [])))
     sku_of = dict(zip(variants["id"], variants["sku"]))
     if len(stock):
@@ -148,4 +159,17 @@ def read_inputs(session: Session, shop: Shop, cutoff: date,
                   .groupby("variant_id").head(1).set_index("variant_id"))
     return PlanInputs(cutoff=cutoff, lines=lines, stock=stock, position=position,
                       on_order=on_order, variants=variants, supply=supply,
-                      default_location_id=default_loc, revenue=_revenue(session, sid, cutoff))
+                      default_location_id=default_loc, margin=_margin(session, sid, cutoff),
+                      campaigns=_campaigns(session, shop))
+
+
+def _campaigns(session: Session, shop: Shop) -> pd.DataFrame:
+    tz = shop.timezone or "UTC"
+    rows = session.execute(select(Campaign.name, Campaign.starts_at, Campaign.ends_at,
+                                  Campaign.skus, Campaign.discount_pct)
+                           .where(Campaign.shop_id == shop.id)).all()
+    out = pd.DataFrame(rows, columns=["name", "start", "end", "skus", "discount_pct"])
+    if len(out):
+        out["start"] = _local_day(out["start"], tz)
+        out["end"] = _local_day(out["end"], tz)
+    return out

@@ -15,8 +15,20 @@ cover the *protection interval* L + R:
   order placed today arrives becomes likelier than the service level allows (shown so the
   merchant sees urgency; below it an order is urgent).
 - order-up-to      S = D(L + R) + SS.
-- recommended qty  q = max(0, S - IP), rounded half up to whole units, raised to the MOQ
-  and rounded up to a multiple of the case pack.
+- recommended qty  q = max(0, S - IP), rounded half up to whole units, then:
+
+  * case packs: the nearest multiple of the case pack, but never one that leaves the
+    position after ordering below the reorder point (then the next multiple up);
+  * MOQ (restock's rounding rule): a need below the MOQ is raised to the MOQ when the order
+    is urgent (IP <= ROP: a stockout is likely before the next chance to order) or when the
+    units beyond S would sell within ``max_surplus_days`` (default 60) at the forecast
+    rate; otherwise nothing is ordered now and the line says why, because carrying months
+    of surplus costs more than waiting a review period.
+
+Service level per SKU (:func:`service_level_for`): the level set for its ABC x XYZ class
+(or ABC class, or the default), then weighted by the customers' lifetime value: with LTV
+weight w (1 = an average SKU; clipped to [0.5, 2]) the shortage probability is divided by
+w, SL' = 1 - (1 - SL) / w, kept within [0.50, 0.995].
 
 D(t) is the forecast demand over the next t days (fractional days interpolated); z is the
 standard normal quantile of the cycle service level.
@@ -29,7 +41,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["z_value", "sigma_over", "demand_over", "round_order", "PolicyResult", "plan_item"]
+__all__ = ["z_value", "sigma_over", "demand_over", "round_order", "PolicyResult", "plan_item",
+           "service_level_for", "apply_pack_rules"]
 
 
 def z_value(service_level: float) -> float:
@@ -77,6 +90,42 @@ def round_order(raw: float, moq: int = 1, case_pack: int = 1) -> int:
     return int(math.ceil(units / case_pack) * case_pack)
 
 
+def service_level_for(default: float, levels: dict, abc: str | None, xyz: str | None,
+                      ltv_weight: float | None = None) -> float:
+    """The SKU's cycle service level (see module docstring)."""
+    sl = levels.get(f"{abc}{xyz}", levels.get(abc, default)) if levels else default
+    if ltv_weight is not None and ltv_weight == ltv_weight and ltv_weight > 0:
+        w = min(max(float(ltv_weight), 0.5), 2.0)
+        sl = 1.0 - (1.0 - sl) / w
+    return float(min(max(sl, 0.50), 0.995))
+
+
+def apply_pack_rules(raw: float, position: float, reorder_point: float, mu: float,
+                     moq: int = 1, case_pack: int = 1,
+                     max_surplus_days: float = 60.0) -> tuple[int, str | None]:
+    """Turn a raw need S - IP into an order quantity and an optional note (module docstring)."""
+    units = int(math.floor(raw + 0.5)) if raw > 0 else 0
+    if units <= 0:
+        return 0, None
+    moq, case = max(int(moq or 1), 1), max(int(case_pack or 1), 1)
+    if case > 1:
+        down, up = (units // case) * case, -(-units // case) * case
+        nearest = down if units - down < up - units else up
+        if nearest == 0 or position + nearest < reorder_point:
+            nearest = up
+        units = nearest
+    if units < moq:
+        urgent = position <= reorder_point
+        surplus = moq - raw
+        if urgent or (mu > 0 and surplus / mu <= max_surplus_days):
+            units = -(-moq // case) * case
+        else:
+            days = "many" if mu <= 0 else f"{surplus / mu:.0f}"
+            return 0, (f"need {raw:.1f} is below the MOQ {moq}; ordering it would add "
+                       f"{days} days of surplus, so it waits until it is needed")
+    return int(units), None
+
+
 @dataclass(frozen=True)
 class PolicyResult:
     safety_stock: float
@@ -84,12 +133,13 @@ class PolicyResult:
     order_up_to: float
     inventory_position: float
     recommended_qty: int
+    note: str | None = None
 
 
 def plan_item(daily_forecast: np.ndarray, sigma_d: float, service_level: float,
               lead_time: float, review_days: float, on_hand: float, on_order: float,
               committed: float, lead_time_std: float = 0.0, moq: int = 1,
-              case_pack: int = 1) -> PolicyResult:
+              case_pack: int = 1, max_surplus_days: float = 60.0) -> PolicyResult:
     """Apply the (R, S) policy of the module docstring to one SKU x location."""
     z = z_value(service_level)
     protect = lead_time + review_days
@@ -99,6 +149,6 @@ def plan_item(daily_forecast: np.ndarray, sigma_d: float, service_level: float,
                                                                  lead_time_std)
     s = demand_over(daily_forecast, protect) + ss
     ip = on_hand + on_order - committed
-    qty = round_order(s - ip, moq, case_pack)
+    qty, note = apply_pack_rules(s - ip, ip, rop, mu, moq, case_pack, max_surplus_days)
     return PolicyResult(safety_stock=ss, reorder_point=rop, order_up_to=s,
-                        inventory_position=ip, recommended_qty=qty)
+                        inventory_position=ip, recommended_qty=qty, note=note)

@@ -45,9 +45,11 @@ def test_plan_covers_active_skus_and_respects_pack_rules(sessions, planned):
                                           l.recommended_qty % case == 0), l.sku
         assert l.order_up_to >= l.safety_stock >= 0
         position = l.on_hand + l.on_order - l.committed
-        if l.recommended_qty > 0:  # ordered up to S, not beyond one case or the MOQ
-            assert position + l.recommended_qty >= l.order_up_to - 0.5
-            assert position + l.recommended_qty < l.order_up_to + max(moq, case) + 0.5
+        if l.recommended_qty > 0:  # up to S within half a case, never below the ROP
+            after = position + l.recommended_qty
+            assert after >= l.reorder_point - 0.5
+            assert after >= l.order_up_to - case / 2 - 0.5
+            assert after < l.order_up_to + max(moq, case) + 0.5
     assert any(l.recommended_qty > 0 for l in lines)
 
 

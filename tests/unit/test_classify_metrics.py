@@ -46,3 +46,21 @@ def test_metrics_hand_computed():
     assert bias(np.array([2.0, 2.0]), np.array([3.0, 3.0])) == pytest.approx(0.5)
     assert np.isnan(mase(actual, fc, np.ones(5)))
     assert np.isnan(wape(np.zeros(2), fc))
+
+
+def test_xyz_and_lifecycle():
+    from core.classify import lifecycle, xyz_class
+
+    assert xyz_class(np.ones(364)) == "X"  # every week 7 units: CV 0
+    weeks = np.tile([0, 0, 0, 0, 0, 0, 3.0, 0, 0, 0, 0, 0, 0, 11.0], 26)  # weekly 3, 11, 3 ...
+    assert xyz_class(weeks) == "Y"  # mean 7, std 4: CV 0.571
+    alternate = np.tile([0, 0, 0, 0, 0, 0, 14.0, 0, 0, 0, 0, 0, 0, 0], 26)  # weekly 14, 0, ...
+    assert xyz_class(alternate) == "Z"  # mean 7, std 7: CV 1.0 is not below 1.0
+    lumpy = np.zeros(364)
+    lumpy[::70] = 50.0
+    assert xyz_class(lumpy) == "Z"
+    assert xyz_class(np.ones(20)) == "Z"
+    assert lifecycle(np.ones(60)) == "new"
+    assert lifecycle(np.r_[np.ones(91), 2 * np.ones(91)]) == "growing"
+    assert lifecycle(np.r_[np.ones(91), 0.5 * np.ones(91)]) == "declining"
+    assert lifecycle(np.ones(200)) == "mature"

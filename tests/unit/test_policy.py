@@ -51,3 +51,41 @@ def test_plan_item_no_order_when_position_covers():
     r = plan_item(np.full(30, 1.0), 0.5, 0.95, 3, 7, on_hand=100, on_order=0, committed=0,
                   moq=50)
     assert r.recommended_qty == 0
+
+
+def test_case_pack_rounds_to_nearest_unless_that_leaves_position_below_rop():
+    from core.policy import apply_pack_rules
+
+    # need 13 with cases of 12: nearest is 12, position 50 + 12 stays above ROP 40
+    assert apply_pack_rules(13, position=50, reorder_point=40, mu=2, case_pack=12) == (12, None)
+    # same need, but 12 would leave 25 + 12 = 37 < ROP 40: round up to 24
+    assert apply_pack_rules(13, position=25, reorder_point=40, mu=2, case_pack=12) == (24, None)
+    assert apply_pack_rules(19, position=50, reorder_point=40, mu=2, case_pack=12) == (24, None)
+
+
+def test_moq_rule_raises_only_when_urgent_or_surplus_sells_soon():
+    from core.policy import apply_pack_rules
+
+    # surplus 50 - 10 = 40 units at 1/day = 40 days <= 60: raise to the MOQ
+    assert apply_pack_rules(10, position=30, reorder_point=20, mu=1.0, moq=50) == (50, None)
+    # at 0.2/day the surplus lasts 200 days and nothing is urgent: wait, with a reason
+    qty, note = apply_pack_rules(10, position=30, reorder_point=20, mu=0.2, moq=50)
+    assert qty == 0 and "below the MOQ 50" in note and "200 days" in note
+    # urgent (position at or below ROP): order the MOQ anyway
+    assert apply_pack_rules(10, position=20, reorder_point=20, mu=0.2, moq=50) == (50, None)
+    # MOQ 50 with cases of 12 becomes 60
+    assert apply_pack_rules(10, position=5, reorder_point=20, mu=1, moq=50, case_pack=12)[0] == 60
+
+
+def test_service_level_by_class_and_ltv_weight():
+    from core.policy import service_level_for
+
+    levels = {"A": 0.97, "AX": 0.98, "C": 0.90}
+    assert service_level_for(0.95, levels, "A", "X") == 0.98
+    assert service_level_for(0.95, levels, "A", "Z") == 0.97
+    assert service_level_for(0.95, levels, "B", "Y") == 0.95
+    # weight 2 halves the shortage probability: 1 - 0.10 / 2 = 0.95
+    assert service_level_for(0.95, levels, "C", "X", ltv_weight=2.0) == pytest.approx(0.95)
+    assert service_level_for(0.95, {}, "C", "X", ltv_weight=0.5) == pytest.approx(0.90)
+    assert service_level_for(0.95, {}, "C", "X", ltv_weight=10) == pytest.approx(0.975)  # w<=2
+    assert service_level_for(0.99, {}, "A", "X", ltv_weight=2) == 0.995  # capped
