@@ -59,7 +59,8 @@ def cmd_plan(args) -> int:
     with session_scope(ctx.sessions) as s:
         shop = resolve_shop(s, args.shop)
         settings = PlanSettings.from_shop(shop, service_level=args.service_level,
-                                          review_days=args.review_days)
+                                          review_days=args.review_days,
+                                          safety_stock_method=args.safety_stock)
         t0 = time.perf_counter()
         run = run_plan(s, shop, settings, cutoff=_parse_day(args.cutoff, "--cutoff"))
         took = time.perf_counter() - t0
@@ -157,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--cutoff", help="last day of data to use, YYYY-MM-DD (default: last order)")
     pl.add_argument("--service-level", type=float, help="cycle service level, e.g. 0.95")
     pl.add_argument("--review-days", type=float, help="days between order reviews (default 7)")
+    pl.add_argument("--safety-stock", choices=["normal", "empirical"],
+                    help="safety stock from the normal approximation (default) or from the "
+                         "empirical lead-time demand distribution of forecast errors")
     pl.set_defaults(func=cmd_plan)
 
     for name, helptext in (("demo", "build the sandbox shop, load it, plan and serve"),

@@ -58,6 +58,7 @@ class ForecastResult:
 
     forecasts: pd.DataFrame
     summary: pd.DataFrame
+    residuals: dict = None  # unique_id -> holdout errors (actual - forecast) of the chosen model
 
 
 def _n_jobs(n_series: int) -> int:
@@ -138,7 +139,7 @@ def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
     hist = series.groupby("unique_id").agg(n=("y", "size"), nz=("y", lambda s: int((s > 0).sum())),
                                            mean=("y", "mean"), std=("y", "std"))
     short = hist.index[(hist["n"] < max(MIN_HISTORY_DAYS, holdout + 28)) | (hist["nz"] < 2)]
-    summary_rows, forecasts = [], []
+    summary_rows, forecasts, residuals = [], [], {}
     for uid in short:
         m = float(hist.at[uid, "mean"])
         s = float(hist.at[uid, "std"]) if hist.at[uid, "n"] > 1 else m
@@ -169,6 +170,7 @@ def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
                     if np.isfinite(preds[m][i]).all()}
             best = min(mses, key=mses.get) if mses else FALLBACK
             f = preds[best][i]
+            residuals[uid] = y - f
             chosen.setdefault(best, []).append(uid)
             summary_rows.append(dict(unique_id=uid, model=best, status="ok",
                                      sigma=float(np.sqrt(np.mean((y - f) ** 2))),
@@ -193,4 +195,4 @@ def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
     summary = pd.DataFrame(summary_rows).set_index("unique_id") if summary_rows else \
         pd.DataFrame(columns=["model", "status", "sigma", "mase", "wape", "bias",
                               "history_days", "holdout_units", "holdout_abs_error"])
-    return ForecastResult(forecasts=fcs, summary=summary)
+    return ForecastResult(forecasts=fcs, summary=summary, residuals=residuals)

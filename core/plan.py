@@ -19,6 +19,7 @@ from .demand import split_series_id
 from .plan_inputs import PlanInputs, last_order_day, read_inputs
 from .plan_series import forecast_plan
 from .policy import plan_item, service_level_for
+from .policy_empirical import empirical_levels
 from .sellthrough import days_of_cover, season_end, season_leftover, stockout_date
 from .storage import PlanLine, PlanRun, Shop, utcnow
 
@@ -39,6 +40,12 @@ class PlanSettings:
     default_lead_time_days: float = 14.0
     holdout_days: int = 28
     max_surplus_days: float = 60.0
+    safety_stock_method: str = "normal"  # normal | empirical (core.policy_empirical)
+
+    def __post_init__(self):
+        if self.safety_stock_method not in ("normal", "empirical"):
+            raise ValueError(f"safety_stock_method must be 'normal' or 'empirical', "
+                             f"not {self.safety_stock_method!r}")
 
     @classmethod
     def from_shop(cls, shop: Shop, **overrides) -> "PlanSettings":
@@ -112,10 +119,14 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings) -> tuple[pd.DataFrame,
                 float(p["incoming"])
         on_order = float(onord.get((vid, loc), 0.0)) + incoming
         sigma = float(summ["sigma"]) if summ is not None else 0.0
+        levels = None
+        resid = (sp.result.residuals or {}).get(uid) if sp.result is not None else None
+        if settings.safety_stock_method == "empirical" and resid is not None:
+            levels = empirical_levels(daily, resid, sl, lt, settings.review_days, lt_std)
         res = plan_item(daily, sigma, sl, lt, settings.review_days, on_hand, on_order,
                         committed, lt_std, int(sup["moq"]) if sup is not None else 1,
                         int(sup["case_pack"]) if sup is not None else 1,
-                        settings.max_surplus_days)
+                        settings.max_surplus_days, levels)
         status = summ["status"] if summ is not None else "insufficient_history"
         if sup is None and status == "ok":
             status = "no_supplier"

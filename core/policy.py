@@ -139,15 +139,23 @@ class PolicyResult:
 def plan_item(daily_forecast: np.ndarray, sigma_d: float, service_level: float,
               lead_time: float, review_days: float, on_hand: float, on_order: float,
               committed: float, lead_time_std: float = 0.0, moq: int = 1,
-              case_pack: int = 1, max_surplus_days: float = 60.0) -> PolicyResult:
-    """Apply the (R, S) policy of the module docstring to one SKU x location."""
-    z = z_value(service_level)
+              case_pack: int = 1, max_surplus_days: float = 60.0,
+              levels: tuple[float, float, float] | None = None) -> PolicyResult:
+    """Apply the (R, S) policy of the module docstring to one SKU x location.
+
+    ``levels`` = (safety stock, reorder point, order-up-to) computed another way (for
+    example :func:`core.policy_empirical.empirical_levels`) replaces the normal formulas.
+    """
     protect = lead_time + review_days
     mu = demand_over(daily_forecast, protect) / protect if protect > 0 else 0.0
-    ss = z * sigma_over(protect, sigma_d, mu, lead_time_std)
-    rop = demand_over(daily_forecast, lead_time) + z * sigma_over(lead_time, sigma_d, mu,
-                                                                 lead_time_std)
-    s = demand_over(daily_forecast, protect) + ss
+    if levels is not None:
+        ss, rop, s = levels
+    else:
+        z = z_value(service_level)
+        ss = z * sigma_over(protect, sigma_d, mu, lead_time_std)
+        rop = demand_over(daily_forecast, lead_time) + z * sigma_over(lead_time, sigma_d, mu,
+                                                                     lead_time_std)
+        s = demand_over(daily_forecast, protect) + ss
     ip = on_hand + on_order - committed
     qty, note = apply_pack_rules(s - ip, ip, rop, mu, moq, case_pack, max_surplus_days)
     return PolicyResult(safety_stock=ss, reorder_point=rop, order_up_to=s,

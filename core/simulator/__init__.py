@@ -7,6 +7,7 @@
 - :mod:`.service`: safety factors for fill-rate and cycle-service targets.
 - :mod:`.measures`: fill rate, cycle service level, stock and turnover.
 - :mod:`.inputs`: scenarios from demand and item frames.
+- :mod:`.truth`: scenarios with known true demand (the sandbox's ground truth).
 - :mod:`.replay`: :func:`replay_plan`, the plan's replay used by the plan-quality tests.
 """
 from .engine import (History, Item, LookaheadError, Policy, Scenario, SimContext, SimResult,
@@ -18,9 +19,11 @@ from .policies import (KnownDistributionPolicy, MinMaxPolicy, OraclePolicy, Velo
 from .replay import replay_plan
 from .restock import RestockPolicy
 from .service import fill_rate_k, fill_rate_of_k, normal_loss, safety_factor
+from .truth import TruthScenario, true_variance, truth_scenario
 
 __all__ = ["History", "Item", "LookaheadError", "Policy", "Scenario", "SimContext", "SimResult",
            "draw_lead_times", "simulate", "items_from_frame", "scenario_from_frames",
            "MEASURES", "aggregate", "KnownDistributionPolicy", "MinMaxPolicy", "OraclePolicy",
            "VelocityPolicy", "rs_decision", "replay_plan", "RestockPolicy", "fill_rate_k",
-           "fill_rate_of_k", "normal_loss", "safety_factor"]
+           "fill_rate_of_k", "normal_loss", "safety_factor", "TruthScenario", "true_variance",
+           "truth_scenario"]

@@ -71,7 +71,12 @@ class RestockPolicy(Policy):
         self._fc, self._sigma = {}, {}
         if frame.empty:
             return
-        series = lift_censored(frame.sort_values(["unique_id", "ds"], ignore_index=True))
+        frame = frame.sort_values(["unique_id", "ds"], ignore_index=True)
+        hit = frame.groupby("unique_id")["censored"].transform("any")
+        series = frame.assign(y=frame["sold"])  # only series with a stockout need lifting
+        if hit.any():
+            lifted = lift_censored(frame[hit])
+            series.loc[hit, "y"] = lifted["y"].to_numpy()
         classes = classify_series(series)
         fc = forecast_series(series, classes["demand_class"], h=self.horizon,
                              holdout=self.holdout_days)
