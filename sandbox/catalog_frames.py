@@ -72,6 +72,7 @@ def product_frames(cat: Catalog, cal: Calendar) -> tuple[pd.DataFrame, pd.DataFr
         "status": np.where(archived, "archived", "active").astype(object),
         "created_at": created_v,
         "successor_sku": cat.successor,
+        "inventory_item_id": np.array([str(5_000_000_001 + i) for i in range(n)], dtype=object),
     })
     return products, variants
 
