@@ -179,7 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
             sp.set_defaults(func=cmd_demo)
         else:
             sp.set_defaults(func=cmd_serve)
+    for module in _extensions():
+        module.register(sub)
     return p
+
+
+def _extensions():
+    """Subcommand modules, each with ``register(subparsers)``."""
+    from . import cli_erp
+
+    return [cli_erp]
 
 
 def main(argv: list[str] | None = None) -> int:
