@@ -69,10 +69,20 @@ def create_app(config: dict | None = None, context: Context | None = None) -> Fl
         SESSION_COOKIE_NAME="restock_session",
         JSON_SORT_KEYS=False,
     )
+    st = context.settings
+    app.config.update(SHOPIFY_API_KEY=st.shopify_api_key, SHOPIFY_API_SECRET=st.shopify_api_secret,
+                      SHOPIFY_SCOPES=st.shopify_scopes, SHOPIFY_APP_URL=st.shopify_app_url)
     app.config.update(config)
     app.extensions[EXTENSION] = context
     app.teardown_appcontext(close_session)
     register_web(app)
+    from webhooks.shopify import shopify_webhooks
+
+    app.register_blueprint(shopify_webhooks)
+    if app.config.get("SHOPIFY_API_KEY") and app.config.get("SHOPIFY_API_SECRET"):
+        from .web.install import install_bp
+
+        app.register_blueprint(install_bp)
 
     @app.get("/healthz")
     def healthz():

@@ -62,7 +62,9 @@ def cmd_plan(args) -> int:
                                           review_days=args.review_days,
                                           safety_stock_method=args.safety_stock)
         t0 = time.perf_counter()
-        run = run_plan(s, shop, settings, cutoff=_parse_day(args.cutoff, "--cutoff"))
+        engine = _engine(ctx)
+        run = run_plan(s, shop, settings, cutoff=_parse_day(args.cutoff, "--cutoff"),
+                       engine=engine)
         took = time.perf_counter() - t0
         if args.out:
             _write_plan(s, shop, run, Path(args.out))
@@ -73,6 +75,18 @@ def cmd_plan(args) -> int:
             print(f"wrote {Path(args.out) / 'order_list.csv'} and "
                   f"{Path(args.out) / 'purchase_orders.csv'}")
     return 0
+
+
+def _engine(ctx):
+    from core.engines import engine_from_url
+
+    try:
+        return engine_from_url(ctx.settings.forecast_engine)
+    except ImportError:
+        raise CliError("RESTOCK_FORECAST_ENGINE asks for Dask, which is not installed: "
+                       "pip install 'restock[dask]'") from None
+    except ValueError as exc:
+        raise CliError(f"RESTOCK_FORECAST_ENGINE: {exc}") from None
 
 
 def _fmt(v) -> str:

@@ -30,6 +30,7 @@ from statsforecast import StatsForecast
 from statsforecast.models import (ADIDA, TSB, AutoETS, CrostonSBA, SeasonalNaive,
                                   WindowAverage)
 
+from .engines import LocalEngine
 from .metrics import bias, mase, wape
 
 __all__ = ["ForecastResult", "forecast_series", "MIN_HISTORY_DAYS", "FALLBACK"]
@@ -65,10 +66,10 @@ def _n_jobs(n_series: int) -> int:
     return 1 if n_series < 400 else max(1, os.cpu_count() or 1)
 
 
-def _run_daily(train: pd.DataFrame, models, h: int) -> pd.DataFrame:
+def _run_daily(train: pd.DataFrame, models, h: int, engine=None) -> pd.DataFrame:
     """Forecast h days ahead per series; returns unique_id, step, <model columns>."""
     sf = StatsForecast(models=models, freq="D", n_jobs=_n_jobs(train["unique_id"].nunique()))
-    fc = sf.forecast(df=train[["unique_id", "ds", "y"]], h=h)
+    fc = (engine or LocalEngine()).forecast(sf, train[["unique_id", "ds", "y"]], h)
     fc = fc.reset_index() if "unique_id" not in fc.columns else fc
     fc["step"] = fc.groupby("unique_id").cumcount() + 1
     return fc.drop(columns=["ds"])
@@ -84,7 +85,7 @@ def _dow_profile(train: pd.DataFrame) -> pd.DataFrame:
     return 0.75 * share + 0.25 / 7
 
 
-def _run_weekly_ets(train: pd.DataFrame, h: int) -> pd.DataFrame:
+def _run_weekly_ets(train: pd.DataFrame, h: int, engine=None) -> pd.DataFrame:
     """AutoETS on weekly totals ending at each series' last day, spread over h days."""
     d = train[["unique_id", "ds", "y"]].copy()
     end = d.groupby("unique_id")["ds"].transform("max")
@@ -97,7 +98,7 @@ def _run_weekly_ets(train: pd.DataFrame, h: int) -> pd.DataFrame:
     weeks = -(-h // 7)
     sf = StatsForecast(models=[AutoETS(season_length=1)], freq=1,
                        n_jobs=_n_jobs(wk["unique_id"].nunique()))
-    fc = sf.forecast(df=wk[["unique_id", "ds", "y"]], h=weeks)
+    fc = (engine or LocalEngine()).forecast(sf, wk[["unique_id", "ds", "y"]], weeks)
     fc = fc.reset_index() if "unique_id" not in fc.columns else fc
     fc["w"] = fc.groupby("unique_id").cumcount()
     prof = _dow_profile(train)
@@ -113,10 +114,10 @@ def _run_weekly_ets(train: pd.DataFrame, h: int) -> pd.DataFrame:
         columns=["unique_id", "step", WEEKLY_ETS])
 
 
-def _candidates(train: pd.DataFrame, kind: str, h: int) -> pd.DataFrame:
-    fc = _run_daily(train, _daily_models(kind), h)
+def _candidates(train: pd.DataFrame, kind: str, h: int, engine=None) -> pd.DataFrame:
+    fc = _run_daily(train, _daily_models(kind), h, engine)
     if kind == "smooth":
-        fc = fc.merge(_run_weekly_ets(train, h), on=["unique_id", "step"], how="left")
+        fc = fc.merge(_run_weekly_ets(train, h, engine), on=["unique_id", "step"], how="left")
     return fc
 
 
@@ -125,7 +126,7 @@ def _model_names(fc: pd.DataFrame) -> list[str]:
 
 
 def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
-                    holdout: int = HOLDOUT) -> ForecastResult:
+                    holdout: int = HOLDOUT, engine=None) -> ForecastResult:
     """Select a model per series on a holdout and forecast ``h`` days past each series' end.
 
     Args:
@@ -134,6 +135,7 @@ def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
             ``lumpy`` or ``none``).
         h: forecast horizon in days.
         holdout: days held out for model selection and accuracy.
+        engine: where statsforecast fits (:mod:`core.engines`); this process by default.
     """
     series = series[["unique_id", "ds", "y"]]
     hist = series.groupby("unique_id").agg(n=("y", "size"), nz=("y", lambda s: int((s > 0).sum())),
@@ -157,7 +159,7 @@ def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
         data = ok[ok["unique_id"].isin(ids)]
         rank = data.groupby("unique_id").cumcount(ascending=False)
         train, test = data[rank >= holdout], data[rank < holdout]
-        cand = _candidates(train, kind, holdout).sort_values(["unique_id", "step"])
+        cand = _candidates(train, kind, holdout, engine).sort_values(["unique_id", "step"])
         names = _model_names(cand)
         order = cand["unique_id"].drop_duplicates().to_numpy()
         actual_by = {u: g.to_numpy() for u, g in test.groupby("unique_id")["y"]}
@@ -181,11 +183,11 @@ def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
         for model, uids in chosen.items():
             sub = data[data["unique_id"].isin(uids)]
             if model == WEEKLY_ETS:
-                fc = _run_weekly_ets(sub, h)
+                fc = _run_weekly_ets(sub, h, engine)
             else:
                 proto = next(m for m in _daily_models(kind) if repr(m) == model or
                              type(m).__name__ == model)
-                fc = _run_daily(sub, [proto], h)
+                fc = _run_daily(sub, [proto], h, engine)
             col = _model_names(fc)[0]
             fc = fc.rename(columns={col: "mean"})[["unique_id", "step", "mean"]]
             fc["mean"] = fc["mean"].clip(lower=0).fillna(0.0)

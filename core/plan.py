@@ -67,7 +67,8 @@ def abc_classes(revenue_by_sku: pd.Series) -> pd.Series:
                      index=r.index)
 
 
-def compute_plan(inp: PlanInputs, settings: PlanSettings) -> tuple[pd.DataFrame, dict]:
+def compute_plan(inp: PlanInputs, settings: PlanSettings,
+                 engine=None) -> tuple[pd.DataFrame, dict]:
     """Plan every active SKU x location that sold or holds stock.
 
     Returns:
@@ -86,7 +87,7 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings) -> tuple[pd.DataFrame,
     max_protect = float(lead.max()) if len(lead) else settings.default_lead_time_days
     h = int(min(max(math.ceil(max(max_protect, settings.default_lead_time_days)
                               + settings.review_days) + 1, CHART_DAYS), 366))
-    sp = forecast_plan(inp, h, settings.holdout_days)
+    sp = forecast_plan(inp, h, settings.holdout_days, engine)
     summary = sp.result.summary if sp.result is not None else pd.DataFrame()
     keys = {split_series_id(u) for u in sp.series["unique_id"].unique()} if len(sp.series) \
         else set()
@@ -184,7 +185,7 @@ def _accuracy(summary: pd.DataFrame | None) -> dict:
 
 
 def run_plan(session: Session, shop: Shop, settings: PlanSettings | None = None,
-             cutoff: date | None = None) -> PlanRun:
+             cutoff: date | None = None, engine=None) -> PlanRun:
     """Plan ``shop`` with data up to ``cutoff`` (default: the day of its last order) and store
     the run, its lines and draft purchase orders. The caller commits."""
     from .purchasing import draft_purchase_orders
@@ -196,7 +197,7 @@ def run_plan(session: Session, shop: Shop, settings: PlanSettings | None = None,
     session.add(run)
     session.flush()
     inp = read_inputs(session, shop, cutoff)
-    lines, acc = compute_plan(inp, settings)
+    lines, acc = compute_plan(inp, settings, engine)
     if len(lines):
         records = lines.assign(plan_run_id=run.id, shop_id=shop.id)
         session.execute(insert(PlanLine), [

@@ -36,7 +36,7 @@ class SeriesPlan:
     history: dict              # unique_id -> np.ndarray of adjusted daily demand
 
 
-def forecast_plan(inp: PlanInputs, h: int, holdout: int) -> SeriesPlan:
+def forecast_plan(inp: PlanInputs, h: int, holdout: int, engine=None) -> SeriesPlan:
     cutoff = pd.Timestamp(inp.cutoff)
     variants = inp.variants.set_index("id")
     lines = inherit_successors(inp.lines, inp.variants)
@@ -56,7 +56,7 @@ def forecast_plan(inp: PlanInputs, h: int, holdout: int) -> SeriesPlan:
     series = remove_campaigns(series, inp.campaigns)
     uplifts = campaign_uplift(series, inp.campaigns)
     classes = classify_series(series)
-    result = forecast_series(series, classes["demand_class"], h, holdout)
+    result = forecast_series(series, classes["demand_class"], h, holdout, engine)
     daily = {u: g["mean"].to_numpy() for u, g in result.forecasts.groupby("unique_id")}
     start = cutoff + pd.Timedelta(days=1)
     if inp.campaigns is not None and len(inp.campaigns):

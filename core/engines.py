@@ -1,0 +1,65 @@
+"""Where statsforecast runs: in this process, or on a Dask cluster.
+
+The same forecast code runs on both. A :class:`DaskEngine` hands statsforecast a Dask
+DataFrame partitioned by series; statsforecast's distributed backend (fugue) fits every
+partition on the cluster's workers and the result comes back as pandas with the same
+columns as a local run. The address comes from the caller (the composition root reads
+``RESTOCK_FORECAST_ENGINE=dask://HOST:PORT``); ``local`` needs no cluster at all.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["LocalEngine", "DaskEngine", "engine_from_url"]
+
+
+class LocalEngine:
+    """Fit in this process (statsforecast's own ``n_jobs`` processes)."""
+
+    name = "local"
+
+    def forecast(self, sf, df: pd.DataFrame, h: int) -> pd.DataFrame:
+        return sf.forecast(df=df, h=h)
+
+
+class DaskEngine:
+    """Fit on a Dask cluster. ``client`` is a ``dask.distributed.Client`` (or an address)."""
+
+    name = "dask"
+
+    def __init__(self, client, partitions_per_worker: int = 2):
+        from dask.distributed import Client
+
+        self.client = client if isinstance(client, Client) else Client(client)
+        self.partitions_per_worker = partitions_per_worker
+
+    def forecast(self, sf, df: pd.DataFrame, h: int) -> pd.DataFrame:
+        import dask.dataframe as dd
+
+        workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        ids = df["unique_id"].drop_duplicates()
+        parts = max(1, min(len(ids), workers * self.partitions_per_worker))
+        ddf = dd.from_pandas(df.set_index("unique_id"), npartitions=parts,
+                             sort=True).reset_index()
+        out = sf.forecast(df=ddf, h=h)
+        out = out.compute() if hasattr(out, "compute") else out
+        out = pd.DataFrame(out)
+        out["unique_id"] = out["unique_id"].astype(str)
+        if "ds" in out.columns and not pd.api.types.is_integer_dtype(df["ds"]):
+            out["ds"] = pd.to_datetime(out["ds"]).astype("datetime64[ns]")
+        for col in out.columns:
+            if col not in ("unique_id", "ds"):
+                out[col] = out[col].astype(float)
+        return out.sort_values(["unique_id", "ds"], ignore_index=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def engine_from_url(url: str | None):
+    """``None``/``local`` -> :class:`LocalEngine`; ``dask://HOST:PORT`` -> :class:`DaskEngine`."""
+    if not url or url == "local":
+        return LocalEngine()
+    if url.startswith("dask://"):
+        return DaskEngine("tcp://" + url[len("dask://"):])
+    raise ValueError(f"unknown forecast engine {url!r}: use 'local' or 'dask://HOST:PORT'")
