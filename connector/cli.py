@@ -60,7 +60,8 @@ def cmd_plan(args) -> int:
         shop = resolve_shop(s, args.shop)
         settings = PlanSettings.from_shop(shop, service_level=args.service_level,
                                           review_days=args.review_days,
-                                          safety_stock_method=args.safety_stock)
+                                          safety_stock_method=args.safety_stock,
+                                          service_level_kind=args.service_level_kind)
         t0 = time.perf_counter()
         engine = _engine(ctx)
         run = run_plan(s, shop, settings, cutoff=_parse_day(args.cutoff, "--cutoff"),
@@ -172,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--cutoff", help="last day of data to use, YYYY-MM-DD (default: last order)")
     pl.add_argument("--service-level", type=float, help="cycle service level, e.g. 0.95")
     pl.add_argument("--review-days", type=float, help="days between order reviews (default 7)")
+    pl.add_argument("--service-level-kind", choices=["cycle", "fill"],
+                    help="the service level is a cycle service level (default) or a fill rate")
     pl.add_argument("--safety-stock", choices=["normal", "empirical"],
                     help="safety stock from the normal approximation (default) or from the "
                          "empirical lead-time demand distribution of forecast errors")
@@ -200,9 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions():
     """Subcommand modules, each with ``register(subparsers)``."""
-    from . import cli_erp
+    from . import cli_erp, cli_ops, cli_simulate
 
-    return [cli_erp]
+    return [cli_erp, cli_ops, cli_simulate]
 
 
 def main(argv: list[str] | None = None) -> int:

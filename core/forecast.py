@@ -40,6 +40,7 @@ HOLDOUT = 28
 FALLBACK = "WindowAverage"
 WEEKLY_ETS = "AutoETS"
 MAX_WEEKS = 104
+MIN_WEEKS = 12
 
 
 def _daily_models(kind: str):
@@ -93,6 +94,10 @@ def _run_weekly_ets(train: pd.DataFrame, h: int, engine=None) -> pd.DataFrame:
     d = d[d["k"] < MAX_WEEKS]
     wk = d.groupby(["unique_id", "k"]).agg(y=("y", "sum"), n=("y", "size")).reset_index()
     wk = wk[wk["n"] == 7]
+    enough = wk.groupby("unique_id")["k"].transform("size") >= MIN_WEEKS
+    wk = wk[enough]  # AutoETS cannot fit a handful of weeks: those series skip this model
+    if wk.empty:
+        return pd.DataFrame(columns=["unique_id", "step", WEEKLY_ETS])
     wk["ds"] = MAX_WEEKS - wk["k"]
     wk = wk.sort_values(["unique_id", "ds"])
     weeks = -(-h // 7)
@@ -163,7 +168,7 @@ def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
         names = _model_names(cand)
         order = cand["unique_id"].drop_duplicates().to_numpy()
         actual_by = {u: g.to_numpy() for u, g in test.groupby("unique_id")["y"]}
-        preds = {m: cand[m].to_numpy().reshape(len(order), holdout) for m in names}
+        preds = {m: cand[m].to_numpy(dtype=float).reshape(len(order), holdout) for m in names}
         train_by = {u: g.to_numpy() for u, g in train.groupby("unique_id")["y"]}
         chosen: dict[str, list[str]] = {}
         for i, uid in enumerate(order):

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .purchasing import as_utc
 from .storage import PurchaseOrder, PurchaseOrderLine, Receipt, Supplier, SupplierItem, utcnow
 
 __all__ = ["LeadTimeStats", "observed_lead_times", "learn_lead_times", "configured_lead_time",
@@ -72,8 +73,6 @@ def mean_std(samples: list[float]) -> tuple[float, float]:
 
 
 def _utc_seconds(value) -> float:
-    from .purchasing import as_utc
-
     return as_utc(value).timestamp()
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from .demand import split_series_id
 from .plan_inputs import PlanInputs, last_order_day, read_inputs
 from .plan_series import forecast_plan
-from .policy import plan_item, service_level_for
+from .policy import cycle_level_for, plan_item, service_level_for
 from .policy_empirical import empirical_levels
 from .sellthrough import days_of_cover, season_end, season_leftover, stockout_date
 from .storage import PlanLine, PlanRun, Shop, utcnow
@@ -41,8 +41,12 @@ class PlanSettings:
     holdout_days: int = 28
     max_surplus_days: float = 60.0
     safety_stock_method: str = "normal"  # normal | empirical (core.policy_empirical)
+    service_level_kind: str = "cycle"  # cycle | fill (core.service)
 
     def __post_init__(self):
+        if self.service_level_kind not in ("cycle", "fill"):
+            raise ValueError(f"service_level_kind must be 'cycle' or 'fill', "
+                             f"not {self.service_level_kind!r}")
         if self.safety_stock_method not in ("normal", "empirical"):
             raise ValueError(f"safety_stock_method must be 'normal' or 'empirical', "
                              f"not {self.safety_stock_method!r}")
@@ -120,11 +124,14 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings,
                 float(p["incoming"])
         on_order = float(onord.get((vid, loc), 0.0)) + incoming
         sigma = float(summ["sigma"]) if summ is not None else 0.0
+        # the stored level is the target; the policy gets the cycle level that meets it
+        cycle_sl = cycle_level_for(settings.service_level_kind, sl, daily, sigma, lt,
+                                   settings.review_days, lt_std)
         levels = None
         resid = (sp.result.residuals or {}).get(uid) if sp.result is not None else None
         if settings.safety_stock_method == "empirical" and resid is not None:
-            levels = empirical_levels(daily, resid, sl, lt, settings.review_days, lt_std)
-        res = plan_item(daily, sigma, sl, lt, settings.review_days, on_hand, on_order,
+            levels = empirical_levels(daily, resid, cycle_sl, lt, settings.review_days, lt_std)
+        res = plan_item(daily, sigma, cycle_sl, lt, settings.review_days, on_hand, on_order,
                         committed, lt_std, int(sup["moq"]) if sup is not None else 1,
                         int(sup["case_pack"]) if sup is not None else 1,
                         settings.max_surplus_days, levels)
@@ -191,12 +198,13 @@ def run_plan(session: Session, shop: Shop, settings: PlanSettings | None = None,
     from .purchasing import draft_purchase_orders
 
     settings = settings or PlanSettings.from_shop(shop)
+    asof = cutoff  # an explicit cut-off plans as of that day, stock included
     cutoff = cutoff or last_order_day(session, shop) or date.today()
     run = PlanRun(shop_id=shop.id, data_cutoff=cutoff, status="running",
                   settings=asdict(settings))
     session.add(run)
     session.flush()
-    inp = read_inputs(session, shop, cutoff)
+    inp = read_inputs(session, shop, cutoff, position_asof=asof)
     lines, acc = compute_plan(inp, settings, engine)
     if len(lines):
         records = lines.assign(plan_run_id=run.id, shop_id=shop.id)

@@ -74,8 +74,11 @@ def _margin(session: Session, shop_id: int, cutoff: date) -> pd.Series:
 
 
 def read_inputs(session: Session, shop: Shop, cutoff: date,
-                skus: list[str] | None = None) -> PlanInputs:
+                skus: list[str] | None = None, position_asof: date | None = None) -> PlanInputs:
     """Everything the plan reads, with order days in the shop's time zone.
+
+    The stock position is the latest snapshot (as of ``position_asof`` when given: a plan
+    for a past cut-off), demand history ends at ``cutoff``.
 
     With ``skus``, only those SKUs' data is read (for a targeted recalculation), plus the
     SKUs they succeed; the margin used for ABC classes still covers every SKU, so classes do
@@ -118,7 +121,8 @@ def read_inputs(session: Session, shop: Shop, cutoff: date,
         InventorySnapshot.variant_id, InventorySnapshot.location_id, InventorySnapshot.day,
         InventorySnapshot.available, InventorySnapshot.on_hand, InventorySnapshot.committed,
         InventorySnapshot.incoming)
-        .where(InventorySnapshot.shop_id == sid, InventorySnapshot.day <= cutoff,
+        .where(InventorySnapshot.shop_id == sid,
+               *([InventorySnapshot.day <= position_asof] if position_asof else []),
                *([InventorySnapshot.variant_id.in_(vids)] if vids is not None else [])))
     variants = _frame(session, select(
         Variant.id, Variant.sku, Variant.title, Variant.product_id, Product.family,
@@ -130,6 +134,7 @@ def read_inputs(session: Session, shop: Shop, cutoff: date,
         stock["sku"] = stock["variant_id"].map(sku_of)
         stock["day"] = pd.to_datetime(stock["day"])
         latest = stock.sort_values("day").groupby(["variant_id", "location_id"]).tail(1)
+        stock = stock[stock["day"] <= pd.Timestamp(cutoff)]  # history for demand censoring
         position = latest[["variant_id", "location_id", "on_hand", "committed", "incoming",
                            "available", "day"]].copy()
         for col in ("on_hand", "committed", "incoming", "available"):

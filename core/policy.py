@@ -42,7 +42,7 @@ from statistics import NormalDist
 import numpy as np
 
 __all__ = ["z_value", "sigma_over", "demand_over", "round_order", "PolicyResult", "plan_item",
-           "service_level_for", "apply_pack_rules"]
+           "service_level_for", "apply_pack_rules", "cycle_level_for"]
 
 
 def z_value(service_level: float) -> float:
@@ -98,6 +98,24 @@ def service_level_for(default: float, levels: dict, abc: str | None, xyz: str | 
         w = min(max(float(ltv_weight), 0.5), 2.0)
         sl = 1.0 - (1.0 - sl) / w
     return float(min(max(sl, 0.50), 0.995))
+
+
+def cycle_level_for(kind: str, target: float, daily: np.ndarray, sigma_d: float,
+                    lead_time: float, review_days: float, lead_time_std: float = 0.0) -> float:
+    """The cycle service level whose normal quantile meets ``target`` of ``kind``.
+
+    ``"cycle"``: the target itself. ``"fill"``: the safety factor k solving the fill-rate
+    equation of :mod:`core.service` (P2 = 1 - sigma_P G(k) / mu_R with mu_R = mu * R and
+    sigma_P over L + R), returned as Phi(k) so :func:`plan_item` uses k.
+    """
+    from .service import equivalent_cycle_level, safety_factor
+
+    if kind == "cycle":
+        return target
+    protect = lead_time + review_days
+    mu = demand_over(daily, protect) / protect if protect > 0 else 0.0
+    sp = sigma_over(protect, sigma_d, mu, lead_time_std)
+    return equivalent_cycle_level(safety_factor(kind, target, mu * review_days, sp))
 
 
 def apply_pack_rules(raw: float, position: float, reorder_point: float, mu: float,

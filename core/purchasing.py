@@ -30,7 +30,8 @@ from .storage import (PlanLine, PlanRun, PurchaseOrder, PurchaseOrderLine, Shop,
 
 __all__ = ["draft_purchase_orders", "TRANSITIONS", "PurchasingError", "IllegalTransition",
            "set_status", "order_lines", "order_value", "edit_line", "add_line", "move_line",
-           "merge_drafts", "auto_approve", "expected_arrival", "mark_sent", "as_utc"]
+           "merge_drafts", "auto_approve", "arrival_after", "expected_arrival", "mark_sent",
+           "as_utc"]
 
 TRANSITIONS: dict[str, set[str]] = {
     "draft": {"approved", "cancelled"},
@@ -293,26 +294,32 @@ def auto_approve(session: Session, orders: list[PurchaseOrder],
     return approved
 
 
-def expected_arrival(session: Session, po: PurchaseOrder, sent_on: date) -> date | None:
-    """``sent_on + ceil(max_i lead_time_days_i)`` over the order's lines, with each line's
-    lead time from the supplier's item (learned values when enough receipts exist, see
-    :mod:`core.leadtimes`); None when no line has a supplier item."""
-    leads = session.scalars(select(SupplierItem.lead_time_days).join(
-        PurchaseOrderLine, PurchaseOrderLine.variant_id == SupplierItem.variant_id).where(
-        PurchaseOrderLine.purchase_order_id == po.id,
-        SupplierItem.supplier_id == po.supplier_id)).all()
+def arrival_after(sent_on: date, leads) -> date | None:
+    """``sent_on + ceil(max_i lead_i)`` days over the known lead times; None if none."""
     leads = [x for x in leads if x is not None]
     if not leads:
         return None
     return sent_on + timedelta(days=math.ceil(max(leads)))
 
 
-def mark_sent(session: Session, po: PurchaseOrder, now: datetime | None = None) -> PurchaseOrder:
+def expected_arrival(session: Session, po: PurchaseOrder, sent_on: date) -> date | None:
+    """:func:`arrival_after` over the order's lines, each line's lead time from the
+    supplier's item (learned values when enough receipts exist, see
+    :mod:`core.leadtimes`); None when no line has a supplier item."""
+    return arrival_after(sent_on, session.scalars(select(SupplierItem.lead_time_days).join(
+        PurchaseOrderLine, PurchaseOrderLine.variant_id == SupplierItem.variant_id).where(
+        PurchaseOrderLine.purchase_order_id == po.id,
+        SupplierItem.supplier_id == po.supplier_id)).all())
+
+
+def mark_sent(session: Session, po: PurchaseOrder, now: datetime | None = None,
+              expected: date | None = None) -> PurchaseOrder:
     """Move approved ``po`` to sent: ``sent_at = now`` and ``expected_at`` = sent date +
-    lead time (kept as it was when no supplier item gives a lead time)."""
+    lead time (``expected`` when the caller computed it already; kept as it was when no
+    supplier item gives a lead time)."""
     now = as_utc(now) or utcnow()
     set_status(po, "sent", now)
-    po.expected_at = expected_arrival(session, po, now.date()) or po.expected_at
+    po.expected_at = expected or expected_arrival(session, po, now.date()) or po.expected_at
     po.last_error = None
     session.flush()
     return po

@@ -6,8 +6,9 @@ simulated day and the true demand of every simulated day. :func:`simulate` runs 
 
 1. receipts due on day t arrive (``on_hand += q``);
 2. on a review day the policy decides an order quantity q, rounded with
-   :func:`core.policy.round_order` (half up, at least the MOQ, a case-pack multiple); the
-   order arrives at the start of day t + L, L drawn from the item's lead-time distribution
+   :func:`core.policy.round_order` (half up, at least the MOQ, a case-pack multiple; a
+   no-op on quantities that already satisfy MOQ and case pack, such as those of
+   :func:`core.policy.plan_item`'s own pack rules); the order arrives at the start of day t + L, L drawn from the item's lead-time distribution
    ``max(1, round(Normal(lead_time_days, lead_time_std_days)))``;
 3. the day's demand is served from stock, ``served = min(demand, on_hand)``; the shortfall
    is lost (no backorders);
@@ -34,7 +35,7 @@ inherited stock position.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -209,7 +210,6 @@ class SimResult:
     demand: np.ndarray
     orders: np.ndarray
     receipts: np.ndarray
-    extra: dict = field(default_factory=dict)
 
 
 def draw_lead_times(items: list[Item], n_days: int, seed: int = 0) -> np.ndarray:

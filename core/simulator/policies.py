@@ -1,8 +1,9 @@
 """Baseline replenishment policies and the two bounds restock is measured against.
 
 Notation: L = the item's lead time (``lead_time_days``), R = the review period of the run
-(days between reviews), IP = on hand + on order (the inventory position), and every order
-is rounded by the engine (half up, at least the MOQ, a case-pack multiple).
+(days between reviews), IP = on hand + on order (the inventory position). The velocity and
+min/max quantities are rounded by the engine (half up, at least the MOQ, a case-pack
+multiple); the (R, S) policies use :func:`core.policy.plan_item`'s own pack rules.
 
 - :class:`VelocityPolicy` (Stocky-style "days of stock"): v = average daily *sales* of the
   last 30 days (fewer for a younger SKU; sales as recorded, stockout days not corrected);
@@ -36,9 +37,8 @@ import math
 
 import numpy as np
 
-from ..policy import PolicyResult, demand_over, plan_item, round_order, sigma_over
+from ..policy import PolicyResult, cycle_level_for, demand_over, plan_item, round_order
 from .engine import History, Item, Policy, SimContext
-from .service import equivalent_cycle_level, safety_factor
 
 __all__ = ["rs_decision", "VelocityPolicy", "MinMaxPolicy", "OraclePolicy",
            "KnownDistributionPolicy"]
@@ -53,12 +53,7 @@ def rs_decision(daily: np.ndarray, sigma_d: float, target: float, kind: str, ite
     cycle level Phi(k) (whose quantile is k). For ``kind="cycle"``: plan_item with target.
     """
     lt, lt_sd = float(item.lead_time_days), float(item.lead_time_std_days or 0.0)
-    level = target
-    if kind != "cycle":
-        protect = lt + review_days
-        mu = demand_over(daily, protect) / protect if protect > 0 else 0.0
-        sp = sigma_over(protect, sigma_d, mu, lt_sd)
-        level = equivalent_cycle_level(safety_factor(kind, target, mu * review_days, sp))
+    level = cycle_level_for(kind, target, daily, sigma_d, lt, review_days, lt_sd)
     return plan_item(daily, sigma_d, level, lt, review_days, on_hand, pipeline, 0.0, lt_sd,
                      int(item.moq or 1), int(item.case_pack or 1))
 

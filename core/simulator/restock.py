@@ -19,11 +19,13 @@ import pandas as pd
 
 from ..classify import classify_series
 from ..demand import lift_censored
-from ..forecast import HOLDOUT, forecast_series
+from ..forecast import HOLDOUT, ForecastResult, forecast_series
 from .engine import History, Item, Policy
 from .policies import rs_decision
 
-__all__ = ["RestockPolicy", "history_frame"]
+__all__ = ["RestockPolicy", "history_frame", "YOUNG_DAYS"]
+
+YOUNG_DAYS = 84  # see RestockPolicy._forecast
 
 
 def history_frame(history: History, rows=None) -> pd.DataFrame:
@@ -77,14 +79,40 @@ class RestockPolicy(Policy):
         if hit.any():
             lifted = lift_censored(frame[hit])
             series.loc[hit, "y"] = lifted["y"].to_numpy()
-        classes = classify_series(series)
-        fc = forecast_series(series, classes["demand_class"], h=self.horizon,
-                             holdout=self.holdout_days)
+        fc = self._forecast(series)
         for uid, grp in fc.forecasts.groupby("unique_id"):
             self._fc[int(uid)] = grp.sort_values("step")["mean"].to_numpy(dtype=float)
         for uid, row in fc.summary.iterrows():
             self._sigma[int(uid)] = float(np.nan_to_num(row["sigma"]))
             self.models[int(uid)] = str(row["model"])
+
+    def _forecast(self, series: pd.DataFrame):
+        """forecast_series, with young series set aside if it fails on them.
+
+        Workaround: forecast_series raises (statsforecast's "tiny datasets") when a smooth
+        series has 56-76 days, too few weeks for the weekly AutoETS. If it raises, series
+        younger than YOUNG_DAYS get the plan's own fallback for short series (their mean,
+        sigma their standard deviation) and the rest are forecast again.
+        """
+        classes = classify_series(series)["demand_class"]
+        try:
+            return forecast_series(series, classes, h=self.horizon, holdout=self.holdout_days)
+        except Exception:  # noqa: BLE001 - retried once without the young series
+            size = series.groupby("unique_id")["y"].agg(["size", "mean", "std"])
+            young = size.index[size["size"] < YOUNG_DAYS]
+            if len(young) == 0:
+                raise
+            fc = forecast_series(series[~series["unique_id"].isin(young)], classes,
+                                 h=self.horizon, holdout=self.holdout_days)
+            steps = np.arange(1, self.horizon + 1)
+            extra = pd.DataFrame({"unique_id": np.repeat(young.to_numpy(), steps.size),
+                                  "step": np.tile(steps, len(young)),
+                                  "mean": np.repeat(size.loc[young, "mean"].to_numpy(),
+                                                    steps.size)})
+            summ = pd.DataFrame({"model": "Mean", "status": "insufficient_history",
+                                 "sigma": size.loc[young, "std"].fillna(0.0)}, index=young)
+            return ForecastResult(forecasts=pd.concat([fc.forecasts, extra], ignore_index=True),
+                                  summary=pd.concat([fc.summary, summ]))
 
     def _result(self, on_hand: float, pipeline: float, item: Item):
         f = self._fc.get(item.index, np.zeros(1))
