@@ -4,6 +4,8 @@ from .catalog import Location, Product, Shop, Supplier, SupplierItem, Variant
 from .engine import (DEFAULT_URL, current_revision, head_revision, make_engine,
                      make_sessionmaker, session_scope, upgrade)
 from .events import SyncState, WebhookEvent
+from .app import ApiKey, KpiSnapshot, User
+from .customers import CustomerProductDue, CustomerScore
 from .jobs import JobRun
 from .integration import ExternalLink, OAuthState, PushRecord, ShopCredential
 from .receiving import PODelivery, Receipt
@@ -16,6 +18,7 @@ __all__ = [
     "Customer", "Order", "OrderLine", "InventorySnapshot", "Campaign", "PlanRun", "PlanLine",
     "PurchaseOrder", "PurchaseOrderLine", "Reminder", "WebhookEvent", "SyncState", "PO_STATUSES",
     "ShopCredential", "OAuthState", "PushRecord", "ExternalLink", "PODelivery", "Receipt", "JobRun",
+    "ApiKey", "KpiSnapshot", "User", "CustomerScore", "CustomerProductDue",
     "PII_COLUMNS", "DEFAULT_URL", "make_engine", "make_sessionmaker", "session_scope", "upgrade",
     "current_revision", "head_revision",
 ]

@@ -73,6 +73,11 @@ class PlanLine(Base):
     stockout_date: Mapped[date | None] = mapped_column(Date)
     season_leftover: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
+    ltv_weight: Mapped[float | None] = mapped_column(Float)
+    protected_units: Mapped[float | None] = mapped_column(Float)  # reserved for high-LTV buyers
+    excess_units: Mapped[float | None] = mapped_column(Float)
+    excess_action: Mapped[str | None] = mapped_column(String(16))  # sell_now | hold
+    excess_reason: Mapped[str | None] = mapped_column(Text)
     forecast: Mapped[dict] = mapped_column(JSON, default=dict)  # {"start": "YYYY-MM-DD", "mean": [...]}
 
 
@@ -117,5 +122,8 @@ class Reminder(Base):
     due_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(32), default="candidate")
     reason: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    substitute_variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("variants.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
