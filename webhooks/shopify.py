@@ -198,27 +198,25 @@ def _receive():
     except (ValueError, RecursionError):
         log.warning("shopify webhook: %s body is not JSON", topic)
         return _answer("malformed", 400)
-    try:
-        errors = schema_errors(topic, payload)
-    except RecursionError:
-        errors = ["(root): too deeply nested"]
-    if errors:
-        log.warning("shopify webhook: %s payload off-schema (stored anyway): %s",
-                    topic, errors[0])
+    if not isinstance(payload, dict):
+        log.warning("shopify webhook: %s body is not a JSON object", topic)
+        return _answer("malformed", 400)
+    # the JSON Schema check (several ms for an order) runs in the inbox drain, off the
+    # request path: its findings are recorded there and never refuse an event anyway
     event = WebhookEvent(
         source="shopify", event_id=_event_id(topic, shop, body), topic=topic, shop_domain=shop,
         triggered_at=parse_time(request.headers.get("X-Shopify-Triggered-At")), payload=text,
-        status="pending", error=("schema: " + "; ".join(errors)) if errors else None)
-    return _store(event, schema_ok=not errors)
+        status="pending")
+    return _store(event)
 
 
-def _store(event: WebhookEvent, schema_ok: bool):
+def _store(event: WebhookEvent):
     sessions = current_app.extensions["restock"].sessions
     session = sessions()
     try:
         session.add(event)
         session.commit()
-        return _answer("accepted", schema="ok" if schema_ok else "off")
+        return _answer("accepted")
     except IntegrityError:
         session.rollback()
         seen = session.scalar(select(WebhookEvent.id).where(

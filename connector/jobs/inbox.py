@@ -124,11 +124,13 @@ def _process(factory, event_id: int, result: DrainResult, max_attempts: int,
             if not claimed:
                 return  # another drain took it
             event = session.get(WebhookEvent, event_id)
+            findings = _schema_findings(event)
             status, note, shop_id, skus = _handle(session, event, export_dir)
             if event.topic == "shop/redact" and status == "done":
                 result.touched.pop(shop_id, None)
-            if note is None and (event.error or "").startswith("schema: "):
-                note = event.error  # keep the receiver's schema findings
+            if findings:
+                schema = "schema: " + "; ".join(findings)
+                note = f"{note}; {schema}" if note else schema
             event.status, event.error = status, note
             event.processed_at = datetime.now(timezone.utc)
     except Exception as exc:
@@ -137,6 +139,16 @@ def _process(factory, event_id: int, result: DrainResult, max_attempts: int,
     setattr(result, status, getattr(result, status) + 1)
     if skus and shop_id is not None:
         result.touched.setdefault(shop_id, set()).update(skus)
+
+
+def _schema_findings(event: WebhookEvent) -> list[str]:
+    """The topic's JSON Schema findings (recorded, never blocking: see webhooks.shopify)."""
+    from webhooks.shopify import schema_errors
+
+    try:
+        return schema_errors(event.topic, json.loads(event.payload))
+    except (ValueError, RecursionError):
+        return ["(root): not checkable"]
 
 
 def _fail(factory, event_id: int, exc: Exception, result: DrainResult,
