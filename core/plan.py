@@ -192,7 +192,8 @@ def _accuracy(summary: pd.DataFrame | None) -> dict:
 
 
 def run_plan(session: Session, shop: Shop, settings: PlanSettings | None = None,
-             cutoff: date | None = None, engine=None) -> PlanRun:
+             cutoff: date | None = None, engine=None,
+             ltv_weight: pd.Series | None = None) -> PlanRun:
     """Plan ``shop`` with data up to ``cutoff`` (default: the day of its last order) and store
     the run, its lines and draft purchase orders. The caller commits."""
     from .purchasing import draft_purchase_orders
@@ -205,6 +206,7 @@ def run_plan(session: Session, shop: Shop, settings: PlanSettings | None = None,
     session.add(run)
     session.flush()
     inp = read_inputs(session, shop, cutoff, position_asof=asof)
+    inp.ltv_weight = ltv_weight  # from core.ltv.apply.ltv_weights_for_plan, when known
     lines, acc = compute_plan(inp, settings, engine)
     if len(lines):
         records = lines.assign(plan_run_id=run.id, shop_id=shop.id)
