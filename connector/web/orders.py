@@ -1,11 +1,13 @@
-"""Purchase orders: ``/purchase-orders`` (grouped by PO), approving drafts, and a CSV."""
+"""Purchase orders: ``/purchase-orders`` (grouped by PO), approving, sending and cancelling
+orders, editing draft quantities, and a CSV. Every POST needs the CSRF token."""
 from __future__ import annotations
 
 import pandas as pd
-from flask import Blueprint, Response, abort, flash, redirect, render_template
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+                   request)
 from sqlalchemy import select
 
-from core.purchasing import IllegalTransition, set_status
+from core.purchasing import IllegalTransition, PurchasingError, edit_line, set_status
 from core.reports import purchase_order_table
 from core.storage import PO_STATUSES, PurchaseOrder
 
@@ -34,6 +36,8 @@ def group_orders(table: pd.DataFrame, headers: dict[str, PurchaseOrder]) -> list
             "expected_at": None if pd.isna(first["expected_at"]) else first["expected_at"],
             "created_at": po.created_at if po is not None else None,
             "approved_at": po.approved_at if po is not None else None,
+            "sent_at": po.sent_at if po is not None else None,
+            "last_error": po.last_error if po is not None else None,
             "lines": lines, "units": int(grp["quantity"].sum()),
             "received": int(grp["received_quantity"].sum()),
             "value": float(grp["line_value"].sum()),
@@ -61,16 +65,22 @@ def index():
                            statuses=PO_STATUSES, active="orders")
 
 
+def _order(po_id: int) -> PurchaseOrder:
+    """The shop's purchase order ``po_id``, locked for update (404 when there is none)."""
+    shop = current_shop()
+    po = db().scalar(select(PurchaseOrder).where(PurchaseOrder.id == po_id,
+                                                 PurchaseOrder.shop_id == shop.id)
+                     .with_for_update())
+    if po is None:
+        abort(404, description=f"Shop {shop.name!r} has no purchase order with id {po_id}.")
+    return po
+
+
 @bp.post("/purchase-orders/<int:po_id>/approve")
 def approve(po_id: int):
     """Approve a draft purchase order, then go back to the list (errors are flashed)."""
-    shop = current_shop()
     session = db()
-    po = session.scalar(select(PurchaseOrder).where(PurchaseOrder.id == po_id,
-                                                    PurchaseOrder.shop_id == shop.id)
-                        .with_for_update())
-    if po is None:
-        abort(404, description=f"Shop {shop.name!r} has no purchase order with id {po_id}.")
+    po = _order(po_id)
     try:
         set_status(po, "approved")
     except IllegalTransition as exc:
@@ -79,6 +89,78 @@ def approve(po_id: int):
     else:
         session.commit()
         flash(f"Purchase order {po.number} approved.", "success")
+    return redirect(shop_url("orders.index"), code=303)
+
+
+@bp.post("/purchase-orders/<int:po_id>/cancel")
+def cancel(po_id: int):
+    """Cancel a purchase order (the supplier is not told), then go back to the list."""
+    session = db()
+    po = _order(po_id)
+    try:
+        set_status(po, "cancelled")
+    except IllegalTransition as exc:
+        session.rollback()
+        flash(f"Could not cancel: {exc}.", "error")
+    else:
+        session.commit()
+        flash(f"Purchase order {po.number} cancelled.", "success")
+    return redirect(shop_url("orders.index"), code=303)
+
+
+@bp.post("/purchase-orders/<int:po_id>/lines")
+def edit_quantity(po_id: int):
+    """Set a draft line's quantity from the form fields ``sku`` and ``quantity`` (0 removes
+    the line)."""
+    session = db()
+    po = _order(po_id)
+    sku = (request.form.get("sku") or "").strip()
+    raw = (request.form.get("quantity") or "").strip()
+    try:
+        qty = int(raw)
+    except ValueError:
+        session.rollback()
+        flash(f"Could not change {sku} on {po.number}: quantity {raw!r} is not a whole "
+              "number.", "error")
+        return redirect(shop_url("orders.index"), code=303)
+    try:
+        line = edit_line(po, sku, qty)
+    except PurchasingError as exc:
+        session.rollback()
+        flash(f"Could not change {sku} on {po.number}: {exc}.", "error")
+    else:
+        session.commit()
+        flash(f"{po.number}: {sku} set to {qty}." if line is not None
+              else f"{po.number}: {sku} removed.", "success")
+    return redirect(shop_url("orders.index"), code=303)
+
+
+@bp.post("/purchase-orders/<int:po_id>/send")
+def send(po_id: int):
+    """Deliver an approved order to its supplier now (see :mod:`connector.delivery`).
+
+    A retry that is not due yet, a refusal, or an interrupted earlier attempt does not stop
+    the button: the person pressing it has seen the error shown on the page.
+    """
+    from connector.delivery import DeliverySettings, send_approved
+
+    session = db()
+    po = _order(po_id)
+    number, status, shop_id = po.number, po.status, po.shop_id
+    session.rollback()  # no transaction stays open while the order goes out
+    if status != "approved":
+        flash(f"Could not send: purchase order {number} is {status}: only approved orders "
+              "are sent.", "error")
+        return redirect(shop_url("orders.index"), code=303)
+    settings = current_app.config.get("RESTOCK_DELIVERY") or DeliverySettings.from_env()
+    report = send_approved(current_app.extensions["restock"].sessions, shop_id, po_ids=[po_id],
+                           settings=settings, force=True)
+    outcome = report.outcomes[0] if report.outcomes else None
+    if outcome is not None and outcome.result in ("sent", "already_sent"):
+        flash(f"Purchase order {number} sent by {outcome.channel}.", "success")
+    else:
+        reason = outcome.error if outcome is not None else "nothing was sent"
+        flash(f"Purchase order {number} approved, not sent: {reason}", "error")
     return redirect(shop_url("orders.index"), code=303)
 
 
