@@ -21,8 +21,12 @@ class Context:
 
 
 def build_context(settings: Settings, migrate: bool = True) -> Context:
-    """Engine, session factory and (by default) the schema brought up to date."""
+    """Engine, session factory, the schema brought up to date (by default) and the
+    purchase-order delivery channels registered."""
+    from .delivery.platforms import register_platform_channels
+
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
+    register_platform_channels()  # ERP/WMS purchase-order channels (credentials from env)
     return Context(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
