@@ -78,7 +78,10 @@ def create_app(config: dict | None = None, context: Context | None = None) -> Fl
     register_web(app)
     from webhooks.shopify import shopify_webhooks
 
+    from .api import init_api
+
     app.register_blueprint(shopify_webhooks)
+    init_api(app)
     if app.config.get("SHOPIFY_API_KEY") and app.config.get("SHOPIFY_API_SECRET"):
         from .web.install import install_bp
 
