@@ -111,7 +111,7 @@ def cmd_import_shopify_csv(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from core.plan import run_plan
+    from connector.jobs.cycle import run_cycle
     from core.storage import session_scope
     from sandbox.load import load_sandbox
 
@@ -121,16 +121,24 @@ def cmd_demo(args) -> int:
         shop, counts = load_sandbox(s, args.shop, seed=args.seed, n_skus=args.skus,
                                     n_customers=args.customers, n_days=args.days,
                                     n_locations=args.locations)
+        name = shop.name
         print(f"sandbox shop {shop.name!r} loaded in {time.perf_counter() - t0:.1f} s: "
               + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
-        t1 = time.perf_counter()
-        run = run_plan(s, shop)
-        print(f"plan run {run.id}: {run.n_series} SKU x location lines in "
-              f"{time.perf_counter() - t1:.1f} s (holdout MASE {_fmt(run.mase)}, "
-              f"WAPE {_fmt(run.wape)})")
+    t1 = time.perf_counter()
+    print("nightly cycle (customers, plan, LTV decisions, KPIs, reminders):")
+    run_cycle(ctx.sessions, name, kpi_days=args.kpi_days, engine=_engine(ctx), echo=print)
+    print(f"cycle done in {time.perf_counter() - t1:.1f} s")
     if args.no_serve:
         return 0
     return _serve(ctx, args.host, args.port)
+
+
+def cmd_cycle(args) -> int:
+    from connector.jobs.cycle import run_cycle
+
+    ctx = _context(args)
+    run_cycle(ctx.sessions, args.shop, kpi_days=args.kpi_days, engine=_engine(ctx), echo=print)
+    return 0
 
 
 def _serve(ctx, host: str, port: int) -> int:
@@ -193,9 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--customers", type=int, default=3000)
             sp.add_argument("--days", type=int, default=730)
             sp.add_argument("--locations", type=int, default=2)
+            sp.add_argument("--kpi-days", type=int, default=30,
+                            help="trailing days of KPI snapshots to compute")
             sp.set_defaults(func=cmd_demo)
         else:
             sp.set_defaults(func=cmd_serve)
+    cy = sub.add_parser("cycle", help="the nightly cycle now: customers, plan, LTV decisions, "
+                        "KPIs, reminders")
+    cy.add_argument("--shop", help="shop name (may be left out when there is only one)")
+    cy.add_argument("--kpi-days", type=int, default=1, help="days of KPI snapshots (default 1)")
+    cy.set_defaults(func=cmd_cycle)
+
     for module in _extensions():
         module.register(sub)
     return p
