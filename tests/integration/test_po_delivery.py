@@ -414,19 +414,19 @@ def test_crash_after_email_send_never_emails_twice_on_its_own(sessions, smtp, mo
 
 
 def test_unregistered_channel_fails_until_an_adapter_registers(sessions):
-    shop_id = build_shop(sessions, {"method": "tryton", "company": 1})
+    shop_id = build_shop(sessions, {"method": "acme_erp", "company": 1})
     (po_id,) = add_orders(sessions, shop_id, 1)
     (o,) = send_approved(sessions, shop_id, now=NOW, settings=settings()).outcomes
-    assert o.result == "failed" and "delivery channel 'tryton' is not configured" in o.error
-    assert state(sessions, po_id)[0].last_error.startswith("tryton: delivery channel")
+    assert o.result == "failed" and "delivery channel 'acme_erp' is not configured" in o.error
+    assert state(sessions, po_id)[0].last_error.startswith("acme_erp: delivery channel")
     calls = []
-    register_channel("tryton", lambda call: calls.append(call) or "purchase/42",
+    register_channel("acme_erp", lambda call: calls.append(call) or "purchase/42",
                      idempotent=True)
     try:
         (o,) = send_approved(sessions, shop_id, now=NOW + timedelta(seconds=2),
                              settings=settings()).outcomes
     finally:
-        unregister_channel("tryton")
+        unregister_channel("acme_erp")
     assert o.result == "sent" and calls[0].config["company"] == 1
     assert calls[0].order.idempotency_key == f"{shop_id}-key-0001" and calls[0].attempt == 2
     po, (d,) = state(sessions, po_id)
