@@ -219,9 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions():
     """Subcommand modules, each with ``register(subparsers)``."""
-    from . import cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_simulate
+    from . import (cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_scheduler,
+                   cli_simulate)
 
-    return [cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_simulate]
+    return [cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_scheduler,
+            cli_simulate]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -201,13 +201,15 @@ def run_plan(session: Session, shop: Shop, settings: PlanSettings | None = None,
     settings = settings or PlanSettings.from_shop(shop)
     asof = cutoff  # an explicit cut-off plans as of that day, stock included
     cutoff = cutoff or last_order_day(session, shop) or date.today()
-    run = PlanRun(shop_id=shop.id, data_cutoff=cutoff, status="running",
-                  settings=asdict(settings))
-    session.add(run)
-    session.flush()
+    started = utcnow()
     inp = read_inputs(session, shop, cutoff, position_asof=asof)
     inp.ltv_weight = ltv_weight  # from core.ltv.apply.ltv_weights_for_plan, when known
     lines, acc = compute_plan(inp, settings, engine)
+    # written only now: the minutes of forecasting hold no write lock (SQLite has one)
+    run = PlanRun(shop_id=shop.id, data_cutoff=cutoff, status="running", started_at=started,
+                  settings=asdict(settings))
+    session.add(run)
+    session.flush()
     if len(lines):
         records = lines.assign(plan_run_id=run.id, shop_id=shop.id)
         session.execute(insert(PlanLine), [
