@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/restock demo
 
 test: $(STAMP)
+	sh scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
 clean:
