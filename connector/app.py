@@ -76,6 +76,9 @@ def create_app(config: dict | None = None, context: Context | None = None) -> Fl
     app.extensions[EXTENSION] = context
     app.teardown_appcontext(close_session)
     register_web(app)
+    from .web.admin import register_admin
+
+    register_admin(app)  # login, session-token auth, dashboard and the other admin pages
     from webhooks.shopify import shopify_webhooks
 
     from .api import init_api

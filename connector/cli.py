@@ -220,10 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Subcommand modules, each with ``register(subparsers)``."""
     from . import (cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_scheduler,
-                   cli_simulate)
+                   cli_shopify, cli_simulate, cli_user)
 
     return [cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_scheduler,
-            cli_simulate]
+            cli_shopify, cli_simulate, cli_user]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,9 +69,20 @@ def upsert_rows(session: Session, model, rows: list[dict], key: list[str]) -> No
         session.execute(stmt, rows[start:start + _BATCH])
 
 
-def _id_map(session: Session, model, shop_id: int, field: str = "external_id") -> dict[str, int]:
+def _id_map(session: Session, model, shop_id: int, field: str = "external_id",
+            only=None) -> dict[str, int]:
+    """external id -> row id for the shop; with ``only`` (the ids a batch refers to), just
+    those, so a page of 50 orders does not read every order the shop ever had."""
     col = getattr(model, field)
-    return dict(session.execute(select(col, model.id).where(model.shop_id == shop_id)).all())
+    stmt = select(col, model.id).where(model.shop_id == shop_id)
+    if only is not None:
+        keys = sorted({str(v) for v in only if v is not None and v == v})
+        if len(keys) <= 2000:
+            found = {}
+            for start in range(0, len(keys), 500):
+                found.update(session.execute(stmt.where(col.in_(keys[start:start + 500]))).all())
+            return found
+    return dict(session.execute(stmt).all())
 
 
 def _lookup(values: pd.Series, mapping: dict, entity: str, what: str,
@@ -127,7 +138,8 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
     prod = rec.products.assign(status=rec.products["status"].fillna("active"))
     put(Product, prod, {c: c for c in ["external_id", "handle", "title", "family", "vendor",
                                        "status", "created_at"]}, ["shop_id", "external_id"])
-    products = _id_map(session, Product, shop_id)
+    products = _id_map(session, Product, shop_id,
+                       only=rec.variants["product_external_id"].tolist())
     var = rec.variants.assign(status=rec.variants["status"].fillna("active"))
     put(Variant, var, {c: c for c in ["external_id", "sku", "barcode", "title", "price",
                                       "unit_cost", "status", "created_at", "successor_sku",
@@ -156,7 +168,8 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
     put(Customer, cust, {c: c for c in ["external_id", "created_at", "email", "first_name",
                                         "last_name", "phone", "accepts_marketing"]},
         ["shop_id", "external_id"])
-    customers = _id_map(session, Customer, shop_id)
+    customers = _id_map(session, Customer, shop_id,
+                        only=rec.orders["customer_external_id"].tolist())
     locations = _id_map(session, Location, shop_id)
     put(Order, rec.orders, {c: c for c in ["external_id", "name", "created_at", "processed_at",
                                            "cancelled_at", "source", "currency", "subtotal",
@@ -166,7 +179,8 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
                                 "location", required=False),
          "customer_id": _lookup(rec.orders["customer_external_id"], customers, "orders",
                                 "customer", required=False)})
-    orders = _id_map(session, Order, shop_id)
+    orders = _id_map(session, Order, shop_id,
+                     only=rec.order_lines["order_external_id"].tolist())
     lines = rec.order_lines.assign(
         refunded_quantity=_num(rec.order_lines, "refunded_quantity", 0).astype(int),
         discount=_num(rec.order_lines, "discount", 0.0))

@@ -78,10 +78,14 @@ def current_run(shop: Shop) -> PlanRun | None:
 
 
 def shop_url(endpoint: str, **values) -> str:
-    """``url_for`` that keeps ``?shop=NAME`` when the request named its shop."""
+    """``url_for`` that keeps ``?shop=NAME`` when the request named its shop, and the
+    embedded app's parameters (``id_token``, ``host``) when the request came with them
+    (see :mod:`connector.web.auth`)."""
     name = g.get("restock_shop_param")
     if name and "shop" not in values:
         values["shop"] = name
+    for key, value in (g.get("restock_link_params") or {}).items():
+        values.setdefault(key, value)
     return url_for(endpoint, **values)
 
 

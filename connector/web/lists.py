@@ -1,21 +1,29 @@
-"""The order lists: ``/`` (staple), ``/lists/<staple|seasonal>`` and their CSV downloads."""
+"""The order lists ``/lists/<staple|seasonal>`` and their CSV downloads; ``/`` opens the
+dashboard.
+
+Both take ``?level=sku`` (default: one row per SKU x location) or ``?level=product`` (the
+variants of a product summed per location, :func:`core.reports.order_list` with
+``level="product"``), and ``?to_order=1`` (only rows with something to order).
+"""
 from __future__ import annotations
 
 import re
 
 import pandas as pd
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from core.reports import order_list
 
-from .common import current_run, current_shop, db, flag_arg, run_summary
+from .common import choice_arg, current_run, current_shop, db, flag_arg, run_summary
 
-__all__ = ["bp", "LISTS", "list_rows", "csv_filename"]
+__all__ = ["bp", "LISTS", "LEVELS", "list_rows", "csv_filename"]
 
 bp = Blueprint("lists", __name__)
 
 #: The order lists a plan run has, with their page titles.
 LISTS = {"staple": "Staple order list", "seasonal": "Seasonal order list"}
+#: Row levels of the lists: one row per SKU x location, or per product x location.
+LEVELS = ("sku", "product")
 
 
 def _check_list(name: str) -> None:
@@ -54,23 +62,31 @@ def _render(name: str):
     shop = current_shop()
     run = current_run(shop)
     to_order = flag_arg("to_order")
-    rows, totals = [], {"skus": 0, "lines": 0, "units": 0, "value": 0.0, "urgent": 0}
+    level = choice_arg("level", LEVELS) or "sku"
+    rows, totals = [], {"skus": 0, "lines": 0, "units": 0, "value": 0.0, "urgent": 0,
+                        "lost": 0.0, "products": 0}
     if run is not None:
-        frame = list_rows(order_list(db(), run, name), to_order)
+        frame = list_rows(order_list(db(), run, name, level=level), to_order)
         rows = _records(frame)
-        totals = {"skus": int(frame["sku"].nunique()), "lines": len(frame),
+        totals = {"skus": int(frame["sku"].nunique() if level == "sku"
+                              else frame["skus"].sum()),
+                  "products": int(frame["product"].nunique()) if len(frame) else 0,
+                  "lines": len(frame),
                   "units": int(frame["recommended_qty"].sum()),
                   "value": float(frame["order_value"].sum()),
-                  "urgent": int(frame["urgent"].sum())}
+                  "urgent": int(frame["urgent"].sum()),
+                  "lost": float(frame["lost_units"].fillna(0).sum())}
     return render_template("list.html", shop=shop, header=run_summary(run), list_name=name,
                            list_title=LISTS[name], rows=rows, totals=totals,
-                           to_order=to_order, active=name)
+                           to_order=to_order, level=level, active=name)
 
 
 @bp.get("/")
 def index():
-    """The staple order list of the chosen (or only) shop."""
-    return _render("staple")
+    """The dashboard (the query string, ``?shop=`` included, is kept); an unknown shop is
+    a 404 here already, and no shop named among several asks for one."""
+    current_shop()
+    return redirect(url_for("dashboard.index", **request.args.to_dict()))
 
 
 @bp.get("/lists/<name>")
@@ -81,16 +97,19 @@ def show(name: str):
 
 @bp.get("/lists/<name>.csv")
 def download(name: str):
-    """The same order list as CSV: exactly the columns of :func:`core.reports.order_list`."""
+    """The same order list as CSV: exactly the columns of :func:`core.reports.order_list`
+    (at the chosen ``level``)."""
     _check_list(name)
     shop = current_shop()
     run = current_run(shop)
+    level = choice_arg("level", LEVELS) or "sku"
     if run is None:
         abort(404, description=f"Shop {shop.name!r} has no plan run yet: run `restock plan`.")
-    frame = order_list(db(), run, name)
+    frame = order_list(db(), run, name, level=level)
     if flag_arg("to_order"):
         frame = frame[frame["recommended_qty"] > 0]
     body = frame.to_csv(index=False)
-    filename = csv_filename("restock", name, shop.name, str(run.data_cutoff))
+    filename = csv_filename("restock", name, shop.name, str(run.data_cutoff),
+                            "by-product" if level == "product" else "")
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -275,7 +275,7 @@ def test_healthz(client):
 
 
 def test_index_is_the_staple_list_with_the_run_header(client, ctx):
-    r = client.get("/")
+    r = client.get("/lists/staple")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     skus = {sku for _, sku in _list_rows(html)}
@@ -508,7 +508,7 @@ def test_create_app_builds_its_context_from_the_environment(base_db, tmp_path, m
     try:
         assert context.settings.database_url == f"sqlite:///{target}"
         assert app.config["SECRET_KEY"]  # a random per-process key in demo
-        assert app.test_client().get("/").status_code == 200
+        assert app.test_client().get("/dashboard").status_code == 200
     finally:
         context.engine.dispose()
     prod = build_context(Settings(database_url=f"sqlite:///{target}", env="production"))
@@ -534,7 +534,7 @@ def test_several_shops_need_a_choice(fresh):
     html = r.get_data(as_text=True)
     assert "Pick a shop" in html and "Second Shop" in html and SHOP in html
     assert 'href="/?shop=Test+Shop"' in html
-    staple = c.get("/?shop=Test+Shop").get_data(as_text=True)
+    staple = c.get("/lists/staple?shop=Test+Shop").get_data(as_text=True)
     assert "TEA-GREEN" in staple
     assert f'href="/sku/TEA-GREEN?shop=Test+Shop"' in staple  # links keep the shop
     empty = c.get("/lists/staple?shop=Second+Shop")
