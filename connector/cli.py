@@ -115,15 +115,20 @@ def cmd_demo(args) -> int:
     from core.storage import session_scope
     from sandbox.load import load_sandbox
 
+    knobs = dict(seed=args.seed, n_skus=args.skus, n_customers=args.customers,
+                 n_days=args.days, n_locations=args.locations)
     ctx = _context(args, env="demo")
     t0 = time.perf_counter()
-    with session_scope(ctx.sessions) as s:
-        shop, counts = load_sandbox(s, args.shop, seed=args.seed, n_skus=args.skus,
-                                    n_customers=args.customers, n_days=args.days,
-                                    n_locations=args.locations)
-        name = shop.name
-        print(f"sandbox shop {shop.name!r} loaded in {time.perf_counter() - t0:.1f} s: "
-              + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    if args.direct:
+        with session_scope(ctx.sessions) as s:
+            shop, counts = load_sandbox(s, args.shop, **knobs)
+            name = shop.name
+        print(f"sandbox shop {name!r} loaded directly in {time.perf_counter() - t0:.1f} s")
+    else:
+        from connector.demo import load_demo_shop
+
+        name = args.shop
+        load_demo_shop(ctx.sessions, name, **knobs)
     t1 = time.perf_counter()
     print("nightly cycle (customers, plan, LTV decisions, KPIs, reminders):")
     run_cycle(ctx.sessions, name, kpi_days=args.kpi_days, engine=_engine(ctx), echo=print)
@@ -195,7 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--port", type=int, default=8000)
         if name == "demo":
             sp.add_argument("--no-serve", action="store_true", help="stop after planning")
-            sp.add_argument("--shop", default="sandbox")
+            sp.add_argument("--shop", default="sandbox.myshopify.com",
+                            help="the sandbox shop's domain")
+            sp.add_argument("--direct", action="store_true",
+                            help="load the sandbox straight into storage instead of syncing "
+                                 "it through the Shopify fake")
             sp.add_argument("--seed", type=int, default=7)
             sp.add_argument("--skus", type=int, default=150)
             sp.add_argument("--customers", type=int, default=3000)
