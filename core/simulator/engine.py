@@ -34,6 +34,8 @@ inherited stock position.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import math
 from dataclasses import dataclass
 
@@ -170,7 +172,7 @@ class SimContext:
     lead_times: np.ndarray
 
 
-class Policy:
+class Policy(ABC):
     """Base class of replenishment policies.
 
     A policy implements :meth:`decide`; :meth:`setup` and :meth:`prepare` are optional hooks
@@ -188,10 +190,10 @@ class Policy:
     def prepare(self, t: int, history: History) -> None:
         """Batch work before the review of day ``t`` (default: nothing)."""
 
+    @abstractmethod
     def decide(self, t: int, history: History, on_hand: float, pipeline: float,
                item: Item) -> float:
         """Units to order on day ``t`` (before rounding to MOQ and case pack)."""
-        raise NotImplementedError
 
     def initial_stock(self, t: int, history: History, item: Item) -> float:
         """Warm-start stock: what the policy would order with nothing on hand or on order."""
