@@ -73,6 +73,10 @@ def create_app(config: dict | None = None, context: Context | None = None) -> Fl
     app.config.update(SHOPIFY_API_KEY=st.shopify_api_key, SHOPIFY_API_SECRET=st.shopify_api_secret,
                       SHOPIFY_SCOPES=st.shopify_scopes, SHOPIFY_APP_URL=st.shopify_app_url)
     app.config.update(config)
+    if app.config.get("SHOPIFY_APP_URL") and not app.config.get("SHOPIFY_ON_INSTALLED"):
+        from .adapters.shopify.subscriptions import make_on_installed  # webhooks on install
+
+        app.config["SHOPIFY_ON_INSTALLED"] = make_on_installed(app.config["SHOPIFY_APP_URL"])
     app.extensions[EXTENSION] = context
     app.teardown_appcontext(close_session)
     register_web(app)

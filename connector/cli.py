@@ -221,18 +221,24 @@ def build_parser() -> argparse.ArgumentParser:
     cy.add_argument("--kpi-days", type=int, default=1, help="days of KPI snapshots (default 1)")
     cy.set_defaults(func=cmd_cycle)
 
+    shopify = None
     for module in _extensions():
-        module.register(sub)
+        if module.__name__.endswith("cli_pushback"):
+            module.register(sub, shopify)  # adds `shopify push` beside `shopify sync`
+        elif module.__name__.endswith("cli_shopify"):
+            shopify = module.register(sub)
+        else:
+            module.register(sub)
     return p
 
 
 def _extensions():
     """Subcommand modules, each with ``register(subparsers)``."""
-    from . import (cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_scheduler,
-                   cli_shopify, cli_simulate, cli_user)
+    from . import (cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_pushback,
+                   cli_scheduler, cli_shopify, cli_simulate, cli_user)
 
     return [cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_scheduler,
-            cli_shopify, cli_simulate, cli_user]
+            cli_shopify, cli_pushback, cli_simulate, cli_user]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ class Settings:
     shopify_api_key: str | None = None
     shopify_api_secret: str | None = None
     shopify_scopes: str = "read_products,read_inventory,read_orders,read_customers," \
-        "write_customers"
+        "write_customers,write_draft_orders,write_discounts,read_locations"
     shopify_app_url: str | None = None
 
     @classmethod

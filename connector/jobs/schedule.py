@@ -249,6 +249,15 @@ class _LazyRefresher:
 def shopify_sync(call: JobCall) -> dict:
     """Incremental Shopify sync of one shop with its stored (refreshed) access token."""
     sync_shop = require("connector.adapters.shopify.sync", "sync_shop")
+
+    client = _shopify_client(call)
+    with session_scope(call.sessions) as s:
+        name = s.get(Shop, call.shop_id).name
+    return dict(sync_shop(call.sessions, name, client, full=False, now=call.now))
+
+
+def _shopify_client(call: JobCall):
+    """An AdminClient with the shop's stored (refreshed) token; JobSkipped without one."""
     from connector.adapters.shopify.client import AdminClient
     from connector.adapters.shopify.tokens import access_token, token_cipher
 
@@ -262,9 +271,8 @@ def shopify_sync(call: JobCall) -> dict:
         cipher = token_cipher(call.settings.secret_key, call.settings.env)
         token = access_token(s, shop, _LazyRefresher(call.settings), cipher=cipher,
                              now=call.now)
-        domain, name, admin_url = shop.domain or shop.name, shop.name, cred.admin_url
-    client = AdminClient(domain, token, admin_url=admin_url)
-    return dict(sync_shop(call.sessions, name, client, full=False, now=call.now))
+        domain, admin_url = shop.domain or shop.name, cred.admin_url
+    return AdminClient(domain, token, admin_url=admin_url)
 
 
 def _deliver(call: JobCall) -> dict:
@@ -323,11 +331,24 @@ def kpi_snapshot(call: JobCall) -> dict:
 
 
 def reminders(call: JobCall) -> dict:
-    """Plan today's repurchase reminders (stock- and consent-aware, in core.reminders)."""
+    """Plan today's repurchase reminders (stock- and consent-aware, in core.reminders), then
+    push them and the customer signals to Shopify when the shop was installed there."""
     plan_reminders = require("core.reminders", "plan_reminders")
     as_of = _local_today(call.shop, call.now)
     with session_scope(call.sessions) as s:
-        return _as_counts(plan_reminders(s, s.get(Shop, call.shop_id), as_of), "reminders")
+        counts = _as_counts(plan_reminders(s, s.get(Shop, call.shop_id), as_of), "reminders")
+    try:
+        client = _shopify_client(call)
+    except JobSkipped as exc:
+        counts["push"] = f"skipped: {exc}"
+        return counts
+    from connector.adapters.shopify.pushback import push_customer_signals, push_reminders
+
+    with session_scope(call.sessions) as s:
+        shop = s.get(Shop, call.shop_id)
+        counts.update({f"signals_{k}": v for k, v in push_customer_signals(s, shop, client).items()})
+        counts.update({f"push_{k}": v for k, v in push_reminders(s, shop, client).items()})
+    return counts
 
 
 def _ref(name: str) -> str:

@@ -23,6 +23,7 @@ from graphql import (GraphQLError, GraphQLSchema, NoDeprecatedCustomRule, Operat
 
 from connector.adapters.shopify.schema import estimate_cost
 
+from .marketing import MarketingRoot
 from .mutations import MutationRoot
 from .nodes import FakeContext
 from .resources import QueryRoot
@@ -40,7 +41,7 @@ _CODES = ((re.compile(r"^Cannot query field"), "undefinedField"),
           (re.compile(r"^Variable"), "variableMismatch"))
 
 
-class Root(QueryRoot, MutationRoot):
+class Root(MarketingRoot, QueryRoot, MutationRoot):
     """The root value: query and mutation resolvers."""
 
 

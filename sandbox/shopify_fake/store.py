@@ -77,9 +77,15 @@ class FakeStore(StoreHooks):
         self.refunds: dict[int, StoreRefund] = {}
         self.metafields: dict[tuple[str, str, str], dict] = {}
         self.webhooks: dict[int, dict] = {}
+        self.draft_orders: dict[int, dict] = {}
+        self.discounts: dict[int, dict] = {}
+        self.flow_triggers: list[dict] = []
+        self.invoices: list[dict] = []
         self._ids = {"order": _NEW_ORDER_ID_START, "line": _NEW_LINE_ID_START,
                      "refund": _REFUND_ID_START, "refund_line": _REFUND_LINE_ID_START,
-                     "metafield": 30_000_000_001, "webhook": 1_400_000_001}
+                     "metafield": 30_000_000_001, "webhook": 1_400_000_001,
+                     "draft_order": 1_100_000_001, "draft_line": 1_150_000_001,
+                     "discount": 1_200_000_001}
         self._build(records, history_end, marketplace_source)
 
     # ------------------------------------------------------------------ build

@@ -325,3 +325,10 @@ def test_scheduler_process_reconciles_at_start_and_picks_up_new_shops(app, capsy
         runner.join(10)
     assert not runner.is_alive()
     assert f"restock scheduler: {len(SCHEDULE)} added" in capsys.readouterr().out
+
+
+def test_reminders_job_plans_and_skips_the_push_without_a_shopify_token(app):
+    shop = add_shop(app, "csv-only")
+    result = run_job("reminders", shop_id=shop, app=app)
+    assert result.outcome == "ok", result.error
+    assert result.counts["push"].startswith("skipped: no Shopify access token")

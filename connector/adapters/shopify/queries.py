@@ -29,7 +29,9 @@ __all__ = [
     "INVENTORY_LEVELS_QUERY", "INVENTORY_QUANTITY_NAMES", "LOCATIONS_QUERY", "METAFIELDS_SET",
     "ORDERS_QUERY", "ORDER_LINE_ITEMS_QUERY", "ORDER_REFUNDS_QUERY", "PRODUCTS_QUERY",
     "PRODUCT_VARIANTS_QUERY", "REQUESTED_COST", "RUNNING_BULK_OPERATIONS_QUERY", "TAGS_ADD",
-    "WEBHOOK_SUBSCRIPTION_CREATE",
+    "WEBHOOK_SUBSCRIPTION_CREATE", "FLOW_TRIGGER_RECEIVE", "DRAFT_ORDER_CREATE",
+    "DRAFT_ORDER_INVOICE_SEND", "DISCOUNT_CODE_BASIC_CREATE", "DRAFT_ORDER_BY_TAG",
+    "DISCOUNT_BY_CODE", "CUSTOMER_RESTOCK_QUERY",
 ]
 
 INVENTORY_QUANTITY_NAMES = ("available", "on_hand", "incoming", "committed", "reserved")
@@ -351,6 +353,79 @@ mutation TagsAdd($id: ID!, $tags: [String!]!) {
 }
 """
 
+# ---------------------------------------------------------------------------- push-back
+# cost = 10 (mutation). 2026-07: `body` is deprecated; `handle` + `payload` (JSON) instead.
+FLOW_TRIGGER_RECEIVE = """
+mutation FlowTriggerReceive($handle: String!, $payload: JSON!) {
+  flowTriggerReceive(handle: $handle, payload: $payload) {
+    userErrors { field message }
+  }
+}
+"""
+
+# cost = 10 (mutation). The customer goes in `purchasingEntity` (`customerId` is deprecated);
+# pushback tags every draft with a deterministic tag so a retry can find it (DRAFT_ORDER_BY_TAG).
+DRAFT_ORDER_CREATE = """
+mutation DraftOrderCreate($input: DraftOrderInput!) {
+  draftOrderCreate(input: $input) {
+    draftOrder { id name invoiceUrl invoiceSentAt tags }
+    userErrors { field message }
+  }
+}
+"""
+
+# cost = 10 (mutation)
+DRAFT_ORDER_INVOICE_SEND = """
+mutation DraftOrderInvoiceSend($id: ID!) {
+  draftOrderInvoiceSend(id: $id) {
+    draftOrder { id invoiceSentAt status }
+    userErrors { field message }
+  }
+}
+"""
+
+# cost = 10 (mutation). Buyers are chosen with `context` (`customerSelection` is deprecated).
+DISCOUNT_CODE_BASIC_CREATE = """
+mutation DiscountCodeBasicCreate($discount: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $discount) {
+    codeDiscountNode { id }
+    userErrors { field message code }
+  }
+}
+"""
+
+# Idempotency lookup of a draft order by its deterministic tag ("tag:'restock-r<id>'").
+# cost = 2 + 1 x 1 = 3
+DRAFT_ORDER_BY_TAG = """
+query DraftOrderByTag($query: String!) {
+  draftOrders(first: 1, query: $query) {
+    nodes { id name invoiceUrl invoiceSentAt status tags }
+  }
+}
+"""
+
+# Idempotency lookup of a discount by its deterministic code.
+# cost = codeDiscountNode 1
+DISCOUNT_BY_CODE = """
+query DiscountByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) { id }
+}
+"""
+
+# Consent re-check at push time plus the restock metafields and tags.
+# cost = customer 1 + defaultEmailAddress 1 + 3 metafields x 1 = 5
+CUSTOMER_RESTOCK_QUERY = """
+query CustomerRestock($id: ID!) {
+  customer(id: $id) {
+    id tags
+    defaultEmailAddress { emailAddress marketingState }
+    nextOrderDate: metafield(namespace: "restock", key: "next_order_date") { value type }
+    predictedClv: metafield(namespace: "restock", key: "predicted_clv") { value type }
+    segment: metafield(namespace: "restock", key: "segment") { value type }
+  }
+}
+"""
+
 DOCUMENTS: dict[str, str] = {
     "products": PRODUCTS_QUERY,
     "product_variants": PRODUCT_VARIANTS_QUERY,
@@ -370,6 +445,13 @@ DOCUMENTS: dict[str, str] = {
     "webhook_subscription_create": WEBHOOK_SUBSCRIPTION_CREATE,
     "metafields_set": METAFIELDS_SET,
     "tags_add": TAGS_ADD,
+    "flow_trigger_receive": FLOW_TRIGGER_RECEIVE,
+    "draft_order_create": DRAFT_ORDER_CREATE,
+    "draft_order_invoice_send": DRAFT_ORDER_INVOICE_SEND,
+    "discount_code_basic_create": DISCOUNT_CODE_BASIC_CREATE,
+    "draft_order_by_tag": DRAFT_ORDER_BY_TAG,
+    "discount_by_code": DISCOUNT_BY_CODE,
+    "customer_restock": CUSTOMER_RESTOCK_QUERY,
 }
 """Every document restock sends, by name."""
 
@@ -392,5 +474,12 @@ REQUESTED_COST: dict[str, int] = {
     "webhook_subscription_create": 10,
     "metafields_set": 10,
     "tags_add": 10,
+    "flow_trigger_receive": 10,
+    "draft_order_create": 10,
+    "draft_order_invoice_send": 10,
+    "discount_code_basic_create": 10,
+    "draft_order_by_tag": 3,
+    "discount_by_code": 1,
+    "customer_restock": 5,
 }
 """Requested cost of every non-bulk document, as computed in the comments above."""

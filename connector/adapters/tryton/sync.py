@@ -1,5 +1,5 @@
 """Tryton <-> restock storage: load a pull in one transaction, send approved purchase orders,
-apply receipts.
+apply receipts (through :func:`core.receiving.receive`, one receipt per done move).
 
 Suppliers that come from Tryton get ``Supplier.delivery = {"method": "tryton", "party_id":
 N}``, which is how the rest of restock knows their purchase orders go to Tryton.
@@ -14,17 +14,18 @@ import datetime as dt
 import logging
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.ingest import load_records
 from core.purchasing import set_status
+from core.receiving import RECEIVABLE, ReceivingError, receive
 from core.records import ShopRecords
 from core.shops import get_or_create_shop
 from core.storage import (Location, PurchaseOrder, PurchaseOrderLine, Supplier, Variant,
                           session_scope)
 
-from .adapter import TrytonMappingError, pull, push_purchase, tryton_id
+from .adapter import TrytonMappingError, pull, pull_receipts, push_purchase, tryton_id
 from .client import TrytonClient
 
 __all__ = ["erp_sync", "send_purchase_order", "apply_receipts", "make_channel"]
@@ -49,8 +50,14 @@ def _keep_shop_catalog(session: Session, shop_id: int, records: ShopRecords) -> 
 
 def erp_sync(session_factory: Callable[[], Session], shop_name: str, client: TrytonClient,
              today: dt.date | None = None,
-             default_lead_time_days: float | None = None) -> dict[str, int]:
+             default_lead_time_days: float | None = None,
+             receipts: bool = True) -> dict[str, int]:
     """Pull Tryton and load it into shop ``shop_name`` (created if missing) in one transaction.
+
+    With ``receipts`` (the default), the done supplier moves of the shop's ``sent`` and
+    ``partially_received`` orders are pulled too (from the day before the oldest of them
+    was sent) and recorded in the same transaction by :func:`apply_receipts`; nothing is
+    pulled when no order is open.
 
     Args:
         session_factory: A SQLAlchemy sessionmaker (``core.storage.make_sessionmaker``).
@@ -58,13 +65,24 @@ def erp_sync(session_factory: Callable[[], Session], shop_name: str, client: Try
         client: A client for the Tryton database.
         today: The day of the stock snapshot (default: today).
         default_lead_time_days: See :func:`connector.adapters.tryton.adapter.pull`.
+        receipts: Also pull and apply receipts of open orders.
 
     Returns:
         Rows written per table, plus ``tryton_suppliers`` (suppliers marked for delivery
-        through Tryton) and ``skus_kept_from_shop`` (SKUs whose variant row came from
-        another source and was left as it was).
+        through Tryton), ``skus_kept_from_shop`` (SKUs whose variant row came from
+        another source and was left as it was), ``receipt_lines`` (order lines whose
+        received quantity changed) and ``receipt_problems`` (moves skipped; see the log).
     """
     records = pull(client, today=today, default_lead_time_days=default_lead_time_days)
+    moves: list[dict] = []
+    if receipts:
+        with session_scope(session_factory) as session:
+            shop = get_or_create_shop(session, shop_name)
+            oldest = session.scalar(select(func.min(PurchaseOrder.sent_at)).where(
+                PurchaseOrder.shop_id == shop.id, PurchaseOrder.status.in_(RECEIVABLE)))
+        if oldest is not None:
+            moves = pull_receipts(client, since=oldest.date() - dt.timedelta(days=1))
+    problems: list[str] = []
     with session_scope(session_factory) as session:
         shop = get_or_create_shop(session, shop_name)
         kept = _keep_shop_catalog(session, shop.id, records)
@@ -76,7 +94,9 @@ def erp_sync(session_factory: Callable[[], Session], shop_name: str, client: Try
             supplier.delivery = {**(supplier.delivery or {}), "method": "tryton",
                                  "party_id": tryton_id(supplier.external_id)}
             marked += 1
-    counts.update(tryton_suppliers=marked, skus_kept_from_shop=kept)
+        applied = apply_receipts(session, shop.id, moves, problems) if moves else 0
+    counts.update(tryton_suppliers=marked, skus_kept_from_shop=kept, receipt_lines=applied,
+                  receipt_problems=len(problems))
     log.info("tryton sync into %s: %s", shop_name, counts)
     return counts
 
@@ -117,43 +137,69 @@ def send_purchase_order(session: Session, client: TrytonClient, po: PurchaseOrde
     return purchase
 
 
-def apply_receipts(session: Session, shop_id: int, receipts: list[dict]) -> int:
-    """Set ``received_quantity`` from :func:`pull_receipts` rows and move order statuses on.
+def _received_at(value) -> dt.datetime | None:
+    """A move's ``effective_date`` (a day) as midnight UTC of that day."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
 
-    ``receipts`` must hold every receipt of the orders it names (pull without ``since``, or
-    with a day no later than the orders were sent): quantities are summed, not added to
-    what is stored, so applying the same rows twice changes nothing.
+
+def apply_receipts(session: Session, shop_id: int, receipts: list[dict],
+                   problems: list[str] | None = None) -> int:
+    """Record :func:`pull_receipts` rows through :func:`core.receiving.receive`.
+
+    Each done move is one receipt ``source="tryton"``, ``external_id="move:<move id>"``,
+    received at midnight UTC of its ``effective_date``: the order's ``Receipt`` rows, line
+    ``received_quantity``, status (``partially_received`` / ``received``) and the supplier's
+    learned lead times all move as for any other receipt. A move already recorded is a
+    replay and changes nothing, so applying the same rows twice (or pulling overlapping
+    days) is safe. Rows whose reference is not an order of the shop are ignored; a move
+    the order cannot take (order not sent, SKU not on it, over-receipt beyond the shop's
+    tolerance) is skipped with a message in ``problems`` (and the log), and the other moves
+    are still recorded.
+
+    Args:
+        session: The caller's transaction.
+        shop_id: The shop whose orders the receipts are for.
+        receipts: Rows of :func:`connector.adapters.tryton.adapter.pull_receipts`.
+        problems: Collects one message per skipped move, if given.
 
     Returns:
         The number of purchase-order lines whose received quantity changed.
     """
-    totals: dict[tuple[str, str], float] = {}
-    for r in receipts:
-        if r.get("reference") and r.get("sku"):
-            key = (r["reference"], r["sku"])
-            totals[key] = totals.get(key, 0.0) + float(r["quantity"])
-    keys = sorted({ref for ref, _ in totals})
+    rows = [r for r in receipts if r.get("reference") and r.get("sku")]
+    keys = sorted({r["reference"] for r in rows})
     if not keys:
         return 0
-    changed = 0
-    orders = session.scalars(select(PurchaseOrder).where(
-        PurchaseOrder.shop_id == shop_id, PurchaseOrder.idempotency_key.in_(keys))).all()
-    for po in orders:
-        lines = session.scalars(select(PurchaseOrderLine).where(
-            PurchaseOrderLine.purchase_order_id == po.id)).all()
-        for line in lines:
-            got = int(round(totals.get((po.idempotency_key, line.sku), 0.0)))
-            if got != line.received_quantity:
-                line.received_quantity = got
-                changed += 1
-        if po.status not in ("sent", "partially_received"):
+    orders = {po.idempotency_key: po for po in session.scalars(select(PurchaseOrder).where(
+        PurchaseOrder.shop_id == shop_id, PurchaseOrder.idempotency_key.in_(keys)))}
+    changed: set[tuple[int, str]] = set()
+    rows.sort(key=lambda r: (r.get("effective_date") or dt.date.min, r.get("move_id") or 0))
+    for r in rows:
+        po = orders.get(r["reference"])
+        if po is None:
             continue
-        if all(line.received_quantity >= line.quantity for line in lines):
-            set_status(po, "received")
-        elif any(line.received_quantity > 0 for line in lines):
-            set_status(po, "partially_received")
+        qty = int(round(float(r["quantity"])))
+        if qty <= 0:
+            continue
+        lines = session.scalars(select(PurchaseOrderLine).where(
+            PurchaseOrderLine.purchase_order_id == po.id,
+            PurchaseOrderLine.sku == r["sku"])).all()
+        before = sum(line.received_quantity or 0 for line in lines)
+        try:
+            receive(session, po, {r["sku"]: qty}, source="tryton",
+                    external_id=f"move:{r['move_id']}",
+                    received_at=_received_at(r.get("effective_date")))
+        except ReceivingError as exc:
+            message = f"Tryton move {r['move_id']} ({po.number}): {exc}"
+            log.warning("tryton receipts: %s", message)
+            if problems is not None:
+                problems.append(message)
+            continue
+        if sum(line.received_quantity or 0 for line in lines) != before:
+            changed.add((po.id, r["sku"]))
     session.flush()
-    return changed
+    return len(changed)
 
 
 def make_channel(client_for: Callable[[dict], TrytonClient]) -> Callable[[Any], str]:
