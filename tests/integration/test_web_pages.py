@@ -637,3 +637,18 @@ def test_embedded_run_plan_needs_no_csrf_and_keeps_the_token(prod):
     assert 'data-outcome="ok"' in html
     anonymous = c.post("/plan/run")
     assert anonymous.status_code == 303 and anonymous.headers["Location"].startswith("/login")
+
+
+def test_sku_page_surfaces_stock_protection(web):
+    from sqlalchemy import select as _select
+
+    from core.storage import PlanLine, session_scope as _scope
+
+    app, ctx = web
+    with _scope(ctx.sessions) as s:
+        line = s.scalars(_select(PlanLine).order_by(PlanLine.id.desc())).first()
+        line.protected_units, line.on_hand, line.committed = 6.0, 10.0, 0.0
+        sku = line.sku
+    html = app.test_client().get(f"/sku/{sku}").get_data(as_text=True)
+    assert "6 units held for high-LTV and repeat customers" in html
+    assert "4 left for everyone else" in html
