@@ -235,10 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Subcommand modules, each with ``register(subparsers)``."""
     from . import (cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_pushback,
-                   cli_scheduler, cli_shopify, cli_simulate, cli_user)
+                   cli_scheduler, cli_shopify, cli_simulate, cli_user, cli_wms)
 
     return [cli_api, cli_clv, cli_customers, cli_erp, cli_ops, cli_po, cli_scheduler,
-            cli_shopify, cli_pushback, cli_simulate, cli_user]
+            cli_shopify, cli_pushback, cli_simulate, cli_user, cli_wms]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,9 +58,9 @@ def upsert_rows(session: Session, model, rows: list[dict], key: list[str]) -> No
     else:  # pragma: no cover - guarded by make_engine's supported URLs
         raise RuntimeError(f"upserts are implemented for SQLite and PostgreSQL, not {dialect}")
     cols = list(rows[0])
+    table = model.__table__
     for start in range(0, len(rows), _BATCH):
-        stmt = insert(model)
-        table = model.__table__
+        stmt = insert(table)  # a Core insert: no per-row ORM bookkeeping
         # a source that does not know a field sends None: keep what another source stored
         update = {c: func.coalesce(getattr(stmt.excluded, c), table.c[c])
                   for c in cols if c not in key}

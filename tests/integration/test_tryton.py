@@ -39,8 +39,8 @@ from connector.adapters.tryton.sync import (apply_receipts, erp_sync,  # noqa: E
                                             send_purchase_order)
 from core.shops import get_or_create_shop  # noqa: E402
 from core.storage import (InventorySnapshot, Location, PurchaseOrder,  # noqa: E402
-                          PurchaseOrderLine, Supplier, SupplierItem, Variant, make_engine,
-                          make_sessionmaker, session_scope, upgrade)
+                          PurchaseOrderLine, Receipt, Supplier, SupplierItem, Variant,
+                          make_engine, make_sessionmaker, session_scope, upgrade)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "tryton_server.py"
 
@@ -336,12 +336,57 @@ def test_receipts_come_back_after_confirm_and_receive(tryton, restock_db, client
                              .where(PurchaseOrderLine.purchase_order_id == po.id)).all())
         assert got == {"COF-250": 25, "COF-1K": 5}
         assert po.status == "partially_received"
+        rows = s.execute(select(Receipt.external_id, Receipt.quantity, Receipt.source,
+                                Receipt.received_at)
+                         .where(Receipt.purchase_order_id == po.id)).all()
+        moves = {r["sku"]: r["move_id"] for r in receipts}
+        assert sorted((x[0], x[1], x[2]) for x in rows) == sorted(
+            (f"move:{moves[sku]}:{sku}", q, "tryton") for sku, q in got.items())
+        assert {x[3].date() for x in rows} == {dt.date.today()}
+    counts = erp_sync(sessions, "erp", client)  # receipts already recorded: nothing new
+    assert counts["receipt_lines"] == 0 and counts["receipt_problems"] == 0
+    with session_scope(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Receipt)) == 2
 
     east = f"tryton:{tryton['ids']['warehouses']['EAST']}"
     stock = {r.sku: r.on_hand for r in pull(client).inventory.itertuples()
              if r.location_external_id == east}
     assert stock["COF-250"] == _expected_stock()[("EAST", "COF-250")] + 25
     assert stock["COF-1K"] == _expected_stock()[("EAST", "COF-1K")] + 5
+
+
+def test_erp_sync_applies_receipts_and_moves_status(tryton, restock_db, client):
+    """A second order, fully received in Tryton, is recorded by erp_sync alone."""
+    sessions = restock_db["sessions"]
+    key = uuid.uuid4().hex
+    east = f"tryton:{tryton['ids']['warehouses']['EAST']}"
+    acme = f"tryton:{tryton['ids']['suppliers']['Acme Beans']}"
+    with session_scope(sessions) as s:
+        shop = get_or_create_shop(s, "erp")
+        supplier = s.scalar(select(Supplier).where(Supplier.external_id == acme))
+        location = s.scalar(select(Location).where(Location.external_id == east))
+        variant = s.scalar(select(Variant.id).where(Variant.sku == "COF-250"))
+        po = PurchaseOrder(shop_id=shop.id, number="PO-IT-003", supplier_id=supplier.id,
+                           location_id=location.id, status="approved", idempotency_key=key,
+                           expected_at=dt.date.today() + dt.timedelta(days=7))
+        s.add(po)
+        s.flush()
+        s.add(PurchaseOrderLine(purchase_order_id=po.id, variant_id=variant, sku="COF-250",
+                                quantity=12, unit_cost=4.8))
+        s.flush()
+        purchase_id = send_purchase_order(s, client, po)
+    for step in ("quote", "confirm", "process"):
+        client.execute_confirming("purchase.purchase", step, [purchase_id])
+    _receive(client, purchase_id, {"COF-250": 12})
+    counts = erp_sync(sessions, "erp", client)
+    assert counts["receipt_lines"] == 1 and counts["receipt_problems"] == 0
+    with session_scope(sessions) as s:
+        po = s.scalar(select(PurchaseOrder).where(PurchaseOrder.idempotency_key == key))
+        assert po.status == "received"
+        rows = s.execute(select(Receipt.quantity, Receipt.source).where(
+            Receipt.purchase_order_id == po.id)).all()
+        assert [tuple(r) for r in rows] == [(12, "tryton")]
+    assert erp_sync(sessions, "erp", client)["receipt_lines"] == 0
 
 
 def test_cli_erp_sync(tryton, tmp_path, monkeypatch, capsys):
