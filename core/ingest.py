@@ -42,8 +42,20 @@ def _clean(value):
 def _rows(frame: pd.DataFrame, columns: dict[str, str]) -> list[dict]:
     """Rows of ``frame`` as dicts, renaming record columns to table columns."""
     sub = frame[list(columns)].rename(columns=columns)
-    records = sub.astype(object).where(sub.notna(), None).to_dict("records")
-    return [{k: _clean(v) for k, v in r.items()} for r in records]
+    cols = {}
+    for name in sub.columns:
+        col = sub[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            values = [None if v is pd.NaT else v.to_pydatetime() for v in col.tolist()]
+        elif col.dtype == object:
+            values = [_clean(v) for v in col.tolist()]
+        else:  # numeric and bool columns: tolist() gives plain Python values
+            values = col.tolist()
+            if col.dtype.kind == "f" and col.isna().any():
+                values = [None if v != v else v for v in values]
+        cols[name] = values
+    names = list(cols)
+    return [dict(zip(names, row)) for row in zip(*cols.values())]
 
 
 def upsert_rows(session: Session, model, rows: list[dict], key: list[str]) -> None:
