@@ -76,36 +76,32 @@ def _order(po_id: int) -> PurchaseOrder:
     return po
 
 
-@bp.post("/purchase-orders/<int:po_id>/approve")
-def approve(po_id: int):
-    """Approve a draft purchase order, then go back to the list (errors are flashed)."""
+def _move(po_id: int, status: str, verb: str, done: str):
+    """Move a purchase order to ``status`` through the state machine, flash the outcome and
+    go back to the list."""
     session = db()
     po = _order(po_id)
     try:
-        set_status(po, "approved")
+        set_status(po, status)
     except IllegalTransition as exc:
         session.rollback()
-        flash(f"Could not approve: {exc}.", "error")
+        flash(f"Could not {verb}: {exc}.", "error")
     else:
         session.commit()
-        flash(f"Purchase order {po.number} approved.", "success")
+        flash(f"Purchase order {po.number} {done}.", "success")
     return redirect(shop_url("orders.index"), code=303)
+
+
+@bp.post("/purchase-orders/<int:po_id>/approve")
+def approve(po_id: int):
+    """Approve a draft purchase order, then go back to the list (errors are flashed)."""
+    return _move(po_id, "approved", "approve", "approved")
 
 
 @bp.post("/purchase-orders/<int:po_id>/cancel")
 def cancel(po_id: int):
     """Cancel a purchase order (the supplier is not told), then go back to the list."""
-    session = db()
-    po = _order(po_id)
-    try:
-        set_status(po, "cancelled")
-    except IllegalTransition as exc:
-        session.rollback()
-        flash(f"Could not cancel: {exc}.", "error")
-    else:
-        session.commit()
-        flash(f"Purchase order {po.number} cancelled.", "success")
-    return redirect(shop_url("orders.index"), code=303)
+    return _move(po_id, "cancelled", "cancel", "cancelled")
 
 
 @bp.post("/purchase-orders/<int:po_id>/lines")
