@@ -35,6 +35,17 @@ def _no_control(value: str) -> None:
         raise ma.ValidationError("must not contain control characters")
 
 
+def _finite(value) -> float | None:
+    """``value`` as a finite float, or None when missing, unparsable or not finite."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 class Num(fields.Float):
     """A float that dumps None for missing, unparsable or non-finite values."""
 
@@ -43,13 +54,7 @@ class Num(fields.Float):
         super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None
-        return number if math.isfinite(number) else None
+        return _finite(value)
 
 
 class Int(fields.Integer):
@@ -60,13 +65,8 @@ class Int(fields.Integer):
         super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None
-        return int(number) if math.isfinite(number) else None
+        number = _finite(value)
+        return None if number is None else int(number)
 
 
 class UTCDateTime(fields.DateTime):
