@@ -27,6 +27,18 @@ def test_seasonal_rule():
     assert not is_seasonal(np.ones(200))  # less than a year of history
 
 
+def test_seasonal_rule_wants_one_dormant_run_not_scattered_zero_weeks():
+    slow = np.zeros(364)
+    slow[::21] = 1.0  # one unit every third week: 34 zero weeks, but never more than 2 in a row
+    assert not is_seasonal(slow)
+    weeks = np.zeros(52)
+    weeks[6:42] = 5.0  # 36 selling weeks: the best 13 hold 36%, under the 60% rule
+    # dormant from week 42 to week 5: 10 weeks before the year's end and 6 after it
+    assert is_seasonal(np.repeat(weeks / 7, 7))
+    weeks[0] = 5.0  # now the dormant run is 10 + 0 and 5 weeks: too short
+    assert not is_seasonal(np.repeat(weeks / 7, 7))
+
+
 def test_classify_series_frame():
     ds = pd.date_range("2025-01-01", periods=400)
     df = pd.concat([pd.DataFrame({"unique_id": "a", "ds": ds, "y": 3.0}),
