@@ -147,14 +147,12 @@ def cmd_cycle(args) -> int:
 
 
 def _serve(ctx, host: str, port: int) -> int:
-    from waitress import serve
-
     from .app import create_app
+    from .server import serve_app  # waitress; one process per core on PostgreSQL
 
     app = create_app(context=ctx)
     print(f"restock is serving on http://{host}:{port}/  (Ctrl+C stops it)", flush=True)
-    serve(app, host=host, port=port, threads=8)
-    return 0
+    return serve_app(app, ctx.engine, host, port)
 
 
 def cmd_serve(args) -> int:

