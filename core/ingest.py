@@ -12,22 +12,24 @@ import math
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .channels import channel_for_source
 from .records import RecordsError, ShopRecords
 from .storage import (Campaign, Customer, InventorySnapshot, Location, Order, OrderLine, Product,
                       Supplier, SupplierItem, Variant)
+from .upsert import upsert_columns
 
 __all__ = ["load_records", "upsert_rows"]
 
-_BATCH = 5000
+_PLAIN = frozenset({str, int, bool})
 
 
 def _clean(value):
     """Turn pandas/numpy scalars into plain Python values the DB drivers accept."""
-    if value is None:
-        return None
+    if value is None or type(value) in _PLAIN:  # the common case, checked first
+        return value
     if isinstance(value, float) and math.isnan(value):
         return None
     if value is pd.NaT:
@@ -39,8 +41,8 @@ def _clean(value):
     return value
 
 
-def _rows(frame: pd.DataFrame, columns: dict[str, str]) -> list[dict]:
-    """Rows of ``frame`` as dicts, renaming record columns to table columns."""
+def _columns(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, list]:
+    """Columns of ``frame`` as lists of plain Python values, renamed to table columns."""
     sub = frame[list(columns)].rename(columns=columns)
     cols = {}
     for name in sub.columns:
@@ -54,31 +56,21 @@ def _rows(frame: pd.DataFrame, columns: dict[str, str]) -> list[dict]:
             if col.dtype.kind == "f" and col.isna().any():
                 values = [None if v != v else v for v in values]
         cols[name] = values
-    names = list(cols)
-    return [dict(zip(names, row)) for row in zip(*cols.values())]
+    return cols
 
 
 def upsert_rows(session: Session, model, rows: list[dict], key: list[str]) -> None:
     """Insert ``rows`` into ``model``'s table, updating the non-key columns on a key conflict."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - guarded by make_engine's supported URLs
-        raise RuntimeError(f"upserts are implemented for SQLite and PostgreSQL, not {dialect}")
     cols = list(rows[0])
-    table = model.__table__
-    for start in range(0, len(rows), _BATCH):
-        stmt = insert(table)  # a Core insert: no per-row ORM bookkeeping
-        # a source that does not know a field sends None: keep what another source stored
-        update = {c: func.coalesce(getattr(stmt.excluded, c), table.c[c])
-                  for c in cols if c not in key}
-        stmt = stmt.on_conflict_do_update(index_elements=key, set_=update) if update \
-            else stmt.on_conflict_do_nothing(index_elements=key)
-        session.execute(stmt, rows[start:start + _BATCH])
+    for i, row in enumerate(rows):
+        if len(row) != len(cols) or any(c not in row for c in cols):
+            raise ValueError(f"{model.__tablename__}: row {i} has the columns {sorted(row)}, "
+                             f"row 0 has {sorted(cols)}; give every row the same columns")
+    # a source that does not know a field sends None: the upsert keeps what another
+    # source stored (coalesce), see core.upsert
+    upsert_columns(session, model, {c: [r[c] for r in rows] for c in cols}, key)
 
 
 def _id_map(session: Session, model, shop_id: int, field: str = "external_id",
@@ -132,17 +124,12 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
     """
     rec = records.validate()
     counts: dict[str, int] = {}
-    sid = {"shop_id": shop_id}
 
     def put(model, frame, columns, key, extra=None):
-        rows = _rows(frame, columns)
-        for i, row in enumerate(rows):
-            row.update(sid)
-            if extra:
-                for name, values in extra.items():
-                    row[name] = values[i]
-        upsert_rows(session, model, rows, key)
-        counts[model.__tablename__] = len(rows)
+        cols = _columns(frame, columns)  # column by column: no dict per row
+        cols["shop_id"] = [shop_id] * len(frame)
+        cols.update(extra or {})
+        counts[model.__tablename__] = upsert_columns(session, model, cols, key)
 
     loc = rec.locations.assign(kind=rec.locations["kind"].fillna("warehouse"))
     put(Location, loc, {"external_id": "external_id", "name": "name", "kind": "kind"},
@@ -152,10 +139,12 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
                                        "status", "created_at"]}, ["shop_id", "external_id"])
     products = _id_map(session, Product, shop_id,
                        only=rec.variants["product_external_id"].tolist())
-    var = rec.variants.assign(status=rec.variants["status"].fillna("active"))
+    var = rec.variants.assign(status=rec.variants["status"].fillna("active"),
+                              tracked=[None if v is None or v != v else bool(v)
+                                       for v in rec.variants["tracked"].tolist()])
     put(Variant, var, {c: c for c in ["external_id", "sku", "barcode", "title", "price",
                                       "unit_cost", "status", "created_at", "successor_sku",
-                                      "inventory_item_id"]},
+                                      "inventory_item_id", "tracked"]},
         ["shop_id", "external_id"],
         {"product_id": _lookup(var["product_external_id"], products, "variants", "product")})
     by_sku = _id_map(session, Variant, shop_id, "sku")
@@ -183,13 +172,18 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
     customers = _id_map(session, Customer, shop_id,
                         only=rec.orders["customer_external_id"].tolist())
     locations = _id_map(session, Location, shop_id)
-    put(Order, rec.orders, {c: c for c in ["external_id", "name", "created_at", "processed_at",
-                                           "cancelled_at", "source", "currency", "subtotal",
-                                           "total", "discount_codes", "tags"]},
+    orders_frame = rec.orders.assign(channel=[
+        c if isinstance(c, str) and c else (channel_for_source(s) if s is not None and s == s
+                                            else None)
+        for c, s in zip(rec.orders["channel"].tolist(), rec.orders["source"].tolist())])
+    put(Order, orders_frame, {c: c for c in ["external_id", "name", "created_at",
+                                             "processed_at", "cancelled_at", "source",
+                                             "currency", "subtotal", "total",
+                                             "discount_codes", "tags", "channel"]},
         ["shop_id", "external_id"],
-        {"location_id": _lookup(rec.orders["location_external_id"], locations, "orders",
+        {"location_id": _lookup(orders_frame["location_external_id"], locations, "orders",
                                 "location", required=False),
-         "customer_id": _lookup(rec.orders["customer_external_id"], customers, "orders",
+         "customer_id": _lookup(orders_frame["customer_external_id"], customers, "orders",
                                 "customer", required=False)})
     orders = _id_map(session, Order, shop_id,
                      only=rec.order_lines["order_external_id"].tolist())
@@ -205,7 +199,8 @@ def load_records(session: Session, shop_id: int, records: ShopRecords) -> dict[s
     inv = rec.inventory
     if len(inv):
         put(InventorySnapshot, inv.assign(day=[_day(d) for d in inv["date"].tolist()]),
-            {c: c for c in ["day", "available", "on_hand", "incoming", "committed"]},
+            {c: c for c in ["day", "available", "on_hand", "incoming", "committed",
+                            "reserved"]},
             ["shop_id", "variant_id", "location_id", "day"],
             {"variant_id": _lookup(inv["sku"], by_sku, "inventory", "SKU"),
              "location_id": _lookup(inv["location_external_id"], locations, "inventory",

@@ -199,10 +199,12 @@ query OrderRefunds($orderId: ID!) {
 """
 
 # ---------------------------------------------------------------------------- bulk operations
-# cost = 10 (mutation). groupObjects defaults to false: flat JSONL with __parentId.
+# cost = 10 (mutation). groupObjects defaults to false (an ungrouped file has no line order);
+# grouped, every child line comes directly below its parent, which the streamed bulk load
+# (.bulk.grouped_batches) relies on to read a file of any size in bounded memory.
 BULK_OPERATION_RUN_QUERY = """
 mutation BulkOperationRunQuery($query: String!) {
-  bulkOperationRunQuery(query: $query) {
+  bulkOperationRunQuery(query: $query, groupObjects: true) {
     bulkOperation { id status createdAt }
     userErrors { field message code }
   }

@@ -3,8 +3,10 @@
 Backfill (``full=True``, or a stream without a bookmark yet) runs the stream's bulk query:
 ``bulkOperationRunQuery``, then ``bulkOperation(id)`` is polled until ``COMPLETED`` (a
 ``bulk_waiter`` - e.g. one woken by the ``bulk_operations/finish`` webhook - may do the
-waiting first), the JSONL is downloaded, children are put back under their parents by
-``__parentId``, and the roots are loaded in batches. The bookmark (the bulk operation's
+waiting first), the JSONL (asked for grouped: children directly below their parent) is
+streamed to a temporary file and read back line by line (:mod:`.bulk`), and the roots, with
+their children put back under them by ``__parentId``, are loaded in batches of
+``_BULK_BATCH``, so memory follows the batch, not the file. The bookmark (the bulk operation's
 ``createdAt``, never past the sync start) is written only once every batch is in, so a crash
 mid-load simply runs the backfill again: every load is an upsert.
 
@@ -26,20 +28,21 @@ import logging
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 import pandas as pd
-import requests
 from sqlalchemy import select
 
 from core.ingest import load_records
 from core.records import ShopRecords
 from core.shops import get_or_create_shop
 from core.storage import Customer, Location, SyncState, Variant, session_scope
+from core.upsert import refresh_statistics
 
 from .client import AdminClient
 from .queries import DOCUMENTS
-from .streams import STREAMS, Stream, bookmark_key, parse_jsonl, reassemble
+from .bulk import BulkFileError, batch_gc, download, read_batches
+from .streams import STREAMS, Stream, bookmark_key
 from .transform import (Resolution, customers_records, inventory_records, locations_records,
                         max_cursor, orders_records, parse_time, products_records,
                         resolve_references)
@@ -51,6 +54,7 @@ log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=5)
 """Increments re-read this much before the bookmark (late index updates, equal stamps)."""
 _BULK_BATCH = 2000
+"""Parents (orders, products, ...) per bulk-load transaction."""
 _TERMINAL = {"FAILED", "CANCELED", "EXPIRED"}
 _BUSY = {"LIMIT_REACHED", "OPERATION_IN_PROGRESS"}
 _TRANSFORMS = {"locations": locations_records, "products": products_records,
@@ -220,25 +224,39 @@ class ShopifySync:
 
     # ------------------------------------------------------------------ bulk backfill
     def _bulk(self, stream: Stream) -> None:
-        op, lines = self._run_bulk(DOCUMENTS[stream.bulk_document])
-        roots = reassemble(lines, stream.children)
-        for number, start in enumerate(range(0, len(roots), _BULK_BATCH), start=1):
-            batch = roots[start:start + _BULK_BATCH]
-            if stream.mode == "snapshot":
-                levels = [(loc["id"], lv) for loc in batch
-                          for lv in loc["inventoryLevels"]["nodes"]]
-                records = inventory_records(levels, self.day)
-            else:
-                records = self._transform(stream, batch, bulk=True)
-            self._load(stream, records, None)
-            self._hook(stream, number)
+        op, result = self._run_bulk(DOCUMENTS[stream.bulk_document])
+        if result is not None:
+            with result, batch_gc() as collect:
+                try:
+                    for number, batch in enumerate(
+                            read_batches(result, stream.children, _BULK_BATCH), start=1):
+                        if stream.mode == "snapshot":
+                            levels = [(loc["id"], lv) for loc in batch
+                                      for lv in loc["inventoryLevels"]["nodes"]]
+                            records = inventory_records(levels, self.day)
+                        else:
+                            records = self._transform(stream, batch, bulk=True)
+                        del batch
+                        loaded = self._load(stream, records, None)
+                        del records
+                        collect()
+                        if number & (number - 1) == 0:  # 1, 2, 4, 8, ...: fresh statistics
+                            with session_scope(self.sessions) as s:
+                                refresh_statistics(s, [t for t, n in loaded.items() if n])
+                        self._hook(stream, number)
+                except BulkFileError as exc:
+                    raise ShopifySyncError(f"{stream.name} backfill: {exc}") from None
         created = parse_time(op.get("createdAt")) or self.start
         with session_scope(self.sessions) as s:
             self._write_bookmark(s, stream, min(created, self.start)
                                  if stream.mode == "incremental" else self.start)
 
-    def _run_bulk(self, body: str) -> tuple[dict, list[dict]]:
-        """Start a bulk query, wait for it, download and parse its JSONL."""
+    def _run_bulk(self, body: str) -> tuple[dict, BinaryIO | None]:
+        """Start a bulk query, wait for it and download its JSONL into a temporary file.
+
+        Returns the operation and the file, open for reading (deleted when closed), or None
+        when the operation found no objects (Shopify then gives no file).
+        """
         for attempt in range(10):
             data = self.client.execute(DOCUMENTS["bulk_operation_run_query"], {"query": body})
             payload = data["bulkOperationRunQuery"]
@@ -255,8 +273,8 @@ class ShopifySync:
             self.bulk_waiter(op["id"], self.bulk_timeout)
         op = self._await(op["id"])
         if not op.get("url"):
-            return op, []  # no objects: Shopify gives no file
-        return op, parse_jsonl(self._download(op["url"]))
+            return op, None
+        return op, self._download(op["url"])
 
     def _await(self, op_id: str) -> dict:
         waited, interval = 0.0, self.poll_interval
@@ -276,24 +294,14 @@ class ShopifySync:
             waited += interval
             interval = min(interval * 1.5, 15.0)
 
-    def _download(self, url: str) -> bytes:
-        """GET the result file (a signed URL: no token is sent), retrying 5xx and timeouts."""
-        attempt = 0
-        while True:
-            try:
-                resp = self.client.session.get(url, timeout=self.client.timeout)
-                if resp.status_code == 200:
-                    return resp.content
-                problem = f"HTTP {resp.status_code}"
-                if resp.status_code < 500 and resp.status_code != 429:
-                    raise ShopifySyncError(f"bulk result download failed: {problem}")
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            if attempt >= self.client.max_retries:
-                raise ShopifySyncError(f"bulk result download failed: {problem}")
-            log.warning("bulk result download: %s; retry %d", problem, attempt + 1)
-            self.sleep(min(self.client.backoff_cap, self.client.backoff_base * 2 ** attempt))
-            attempt += 1
+    def _download(self, url: str) -> BinaryIO:
+        """The result file in a temporary file (see :func:`.bulk.download`)."""
+        c = self.client
+        try:
+            return download(c.session, url, timeout=c.timeout, max_retries=c.max_retries,
+                            backoff=(c.backoff_base, c.backoff_cap), sleep=self.sleep)
+        except BulkFileError as exc:
+            raise ShopifySyncError(str(exc)) from None
 
     # ------------------------------------------------------------------ follow-ups
     def _transform(self, stream: Stream, nodes: list[dict], bulk: bool) -> ShopRecords:
@@ -337,8 +345,9 @@ class ShopifySync:
                                              "be undercounted")
 
     # ------------------------------------------------------------------ storage
-    def _load(self, stream: Stream, records: ShopRecords, bookmark) -> None:
-        """Resolve references, upsert and move the bookmark, in one transaction."""
+    def _load(self, stream: Stream, records: ShopRecords, bookmark) -> dict[str, int]:
+        """Resolve references, upsert and move the bookmark, in one transaction; return the
+        rows written per table."""
         with session_scope(self.sessions) as s:
             sid = self.shop_id
             pairs = s.execute(select(Variant.sku, Variant.external_id)
@@ -361,6 +370,7 @@ class ShopifySync:
                 self._write_bookmark(s, stream, bookmark)
         for table, n in loaded.items():
             self.counts["inventory" if table == "inventory_snapshots" else table] += n
+        return loaded
 
     def _bookmark(self, stream: Stream) -> pd.Timestamp | None:
         with session_scope(self.sessions) as s:
