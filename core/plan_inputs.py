@@ -19,10 +19,16 @@ OPEN_PO_STATUSES = ("approved", "sent", "partially_received")
 @dataclass
 class PlanInputs:
     """``lines``: sku, variant_id, location_id, day, qty, revenue. ``stock``: sku, location_id,
-    day, available (history). ``position``: latest on_hand, committed, incoming per
-    (variant_id, location_id). ``on_order``: open PO units per (variant_id, location_id).
-    ``variants``: id, sku, title, product_id, family, price, unit_cost, status, created_at,
-    successor_sku. ``supply``: one primary supplier item per variant_id. ``campaigns``: name,
+    day, available (history). ``position``: latest on_hand, committed, reserved, incoming per
+    (variant_id, location_id), where ``committed`` already **includes** ``reserved``: both
+    are on hand and not sellable (Shopify's committed = promised to orders, reserved = held
+    for draft orders and holds), so the plan's inventory position
+    ``on_hand + on_order - committed`` is on hand + on order - committed - reserved; the
+    ``reserved`` column is kept for display. ``on_order``: open PO units per (variant_id,
+    location_id). ``variants``: id, sku, title, product_id, family, price, unit_cost,
+    status, created_at, successor_sku, untracked (True when the shop does not track the
+    item's stock, i.e. ``Variant.tracked`` is False: the plan marks its lines ``untracked``
+    and recommends nothing). ``supply``: one primary supplier item per variant_id. ``campaigns``: name,
     start, end (local days, inclusive), skus (list), discount_pct. ``margin``: gross margin
     of the last 365 days per SKU over every SKU of the shop (revenue where cost is unknown).
     ``ltv_weight``: optional SKU weight from customer lifetime value (1 = neutral)."""
@@ -120,30 +126,35 @@ def read_inputs(session: Session, shop: Shop, cutoff: date,
     stock = _frame(session, select(
         InventorySnapshot.variant_id, InventorySnapshot.location_id, InventorySnapshot.day,
         InventorySnapshot.available, InventorySnapshot.on_hand, InventorySnapshot.committed,
-        InventorySnapshot.incoming)
+        InventorySnapshot.reserved, InventorySnapshot.incoming)
         .where(InventorySnapshot.shop_id == sid,
                *([InventorySnapshot.day <= position_asof] if position_asof else []),
                *([InventorySnapshot.variant_id.in_(vids)] if vids is not None else [])))
     variants = _frame(session, select(
         Variant.id, Variant.sku, Variant.title, Variant.product_id, Product.family,
         Variant.price, Variant.unit_cost, Variant.status, Variant.created_at,
-        Variant.successor_sku).outerjoin(Product, Product.id == Variant.product_id).where(
+        Variant.successor_sku, Variant.tracked).outerjoin(
+            Product, Product.id == Variant.product_id).where(
             Variant.shop_id == sid, *([Variant.id.in_(vids)] if vids is not None else [])))
+    variants["untracked"] = [t is not None and t == t and not bool(t)
+                             for t in variants.pop("tracked").tolist()]
     sku_of = dict(zip(variants["id"], variants["sku"]))
     if len(stock):
         stock["sku"] = stock["variant_id"].map(sku_of)
         stock["day"] = pd.to_datetime(stock["day"])
         latest = stock.sort_values("day").groupby(["variant_id", "location_id"]).tail(1)
         stock = stock[stock["day"] <= pd.Timestamp(cutoff)]  # history for demand censoring
-        position = latest[["variant_id", "location_id", "on_hand", "committed", "incoming",
-                           "available", "day"]].copy()
-        for col in ("on_hand", "committed", "incoming", "available"):
+        position = latest[["variant_id", "location_id", "on_hand", "committed", "reserved",
+                           "incoming", "available", "day"]].copy()
+        for col in ("on_hand", "committed", "reserved", "incoming", "available"):
             position[col] = pd.to_numeric(position[col]).astype(float)
         position["on_hand"] = position["on_hand"].fillna(position["available"])
-        position = position.fillna({"committed": 0.0, "incoming": 0.0, "on_hand": 0.0})
+        position = position.fillna({"committed": 0.0, "reserved": 0.0, "incoming": 0.0,
+                                    "on_hand": 0.0})
+        position["committed"] = position["committed"] + position["reserved"]  # see PlanInputs
     else:
         position = pd.DataFrame(columns=["variant_id", "location_id", "on_hand", "committed",
-                                         "incoming", "available", "day"])
+                                         "reserved", "incoming", "available", "day"])
     on_order = _frame(session, select(
         PurchaseOrderLine.variant_id, PurchaseOrder.location_id,
         func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity).label("units"))

@@ -6,6 +6,14 @@ A :class:`ShopRecords` holds one pandas DataFrame per entity. Columns are listed
 ids are strings and unique per entity within a shop; loading the same records twice changes
 nothing (see :mod:`core.ingest`).
 
+Stock columns (``inventory``) are Shopify's inventory states: ``on_hand`` is physically
+there; ``committed`` is on hand and promised to placed orders; ``reserved`` is on hand and
+held back (draft orders, holds) - both are not sellable and are kept apart; ``available`` is
+what can be sold; ``incoming`` is on its way. ``variants.tracked`` is False when the shop does
+not count the item's stock (its levels mean nothing). ``orders.source`` is the raw source
+name, ``orders.channel`` its :mod:`core.channels` value (filled from ``source`` on load
+when absent).
+
 Timestamps are timezone-aware UTC ``pandas.Timestamp`` values; dates in
 ``inventory.date`` are naive ``datetime64[ns]`` day starts (the shop's local calendar day).
 """
@@ -23,7 +31,7 @@ COLUMNS: dict[str, list[str]] = {
     "products": ["external_id", "handle", "title", "family", "vendor", "status", "created_at"],
     "variants": [
         "external_id", "product_external_id", "sku", "barcode", "title", "price", "unit_cost",
-        "status", "created_at", "successor_sku", "inventory_item_id",
+        "status", "created_at", "successor_sku", "inventory_item_id", "tracked",
     ],
     "suppliers": ["external_id", "name", "email", "min_order_value", "currency"],
     "supplier_items": [
@@ -37,7 +45,7 @@ COLUMNS: dict[str, list[str]] = {
     "orders": [
         "external_id", "name", "created_at", "processed_at", "cancelled_at", "source",
         "location_external_id", "customer_external_id", "currency", "subtotal", "total",
-        "discount_codes", "tags",
+        "discount_codes", "tags", "channel",
     ],
     "order_lines": [
         "external_id", "order_external_id", "sku", "quantity", "refunded_quantity", "price",
@@ -45,6 +53,7 @@ COLUMNS: dict[str, list[str]] = {
     ],
     "inventory": [
         "sku", "location_external_id", "date", "available", "on_hand", "incoming", "committed",
+        "reserved",
     ],
     "campaigns": ["external_id", "name", "starts_at", "ends_at", "skus", "discount_pct"],
 }

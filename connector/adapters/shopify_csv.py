@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from connector.adapters.csv_errors import CsvImportError, Row, read_rows
+from core.channels import channel_for_source
 from core.records import COLUMNS, ShopRecords
 
 __all__ = [
@@ -143,7 +144,10 @@ def read_exports(orders: str | Path, inventory: str | Path | None = None,
     ``n`` is the row's 1-based position within the order, skipped rows included. The export
     has no refunded quantity per line, so ``refunded_quantity`` is 0 (orders with a Refunded
     Amount are reported); cancelled orders keep their lines and carry ``cancelled_at``.
-    Rows identical in every cell are rejected as duplicates.
+    Rows identical in every cell are rejected as duplicates. ``source`` is ``Source`` as
+    exported and ``channel`` its :mod:`core.channels` value. The inventory export has no
+    reserved quantity (it is inside ``Unavailable``) and no tracked flag, so those stay
+    unknown.
 
     Customers are keyed by lower-cased email (``email:<email>``); ``created_at`` is their
     first order; consent, names (``Billing Name`` split at the first space) and phone come
@@ -281,6 +285,7 @@ def _read_orders(path: str | Path, locations: _Locations, report: ImportReport) 
             "subtotal": head.number("Subtotal", minimum=0, what="an amount"),
             "total": head.number("Total", minimum=0, what="an amount"),
             "discount_codes": head.text("Discount Code"), "tags": head.text("Tags"),
+            "channel": channel_for_source(source) if source is not None else None,
         })
         for position, row in enumerate(group, start=1):
             sku = row.text("Lineitem sku")

@@ -21,6 +21,10 @@ and immutable, so the ledger is a union, and a line's ``refunded_quantity`` is t
 sum for that line, whatever order ``refunds/create`` and ``orders/*`` arrive in. When the
 first thing seen of an order is a refund, what is already stored (from the GraphQL sync) is
 kept as a ``stored`` entry until a full order payload brings the complete refund list.
+
+Inventory levels (``inventory_levels/update``, only ``available``) are completed from the
+last stored level by :func:`.inbox_levels.inventory_row`; ``inventory_items/update`` sets
+the variant's unit cost and ``tracked`` flag.
 """
 from __future__ import annotations
 
@@ -31,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import func, or_, select, update
@@ -45,6 +48,7 @@ from core.storage import (Customer, Location, Order, OrderLine, Product, Shop, S
                           Variant, WebhookEvent, session_scope)
 
 from .compliance import COMPLIANCE_TOPICS, handle_compliance, normalize_domain, redacted_copy
+from .inbox_levels import inventory_row
 
 __all__ = ["drain_inbox", "DrainResult", "pending_count", "RETRYABLE", "DEFAULT_EXPORT_DIR"]
 
@@ -287,7 +291,7 @@ def _records(session: Session, shop: Shop, change: WebhookChange, state: dict,
         if not rows["variants"]:
             return "skipped", None, set(), "no stored variant for this inventory item"
     if change.inventory is not None:
-        inv = _inventory_row(session, shop, change, triggered)
+        inv = inventory_row(session, shop, change, triggered)
         if inv is None:
             return "skipped", None, set(), (
                 f"unknown inventory item {change.inventory['inventory_item_id']} "
@@ -354,7 +358,8 @@ def _variants(session: Session, shop_id: int, rows: list[dict], change: WebhookC
             return []
         product = session.get(Product, var.product_id)
         return [{"external_id": var.external_id, "product_external_id": product.external_id,
-                 "sku": var.sku, "unit_cost": row["unit_cost"], "status": var.status,
+                 "sku": var.sku, "unit_cost": row.get("unit_cost"), "status": var.status,
+                 "tracked": row.get("tracked"),
                  "inventory_item_id": var.inventory_item_id or item}]
     product_status = (change.rows.get("products") or [{}])[0].get("status")
     stored = dict(session.execute(select(Variant.external_id, Variant.status).where(
@@ -363,27 +368,6 @@ def _variants(session: Session, shop_id: int, rows: list[dict], change: WebhookC
     for r in rows:
         r["status"] = product_status or stored.get(r["external_id"]) or "active"
     return rows
-
-
-def _inventory_row(session: Session, shop: Shop, change: WebhookChange,
-                   triggered: datetime | None) -> dict | None:
-    inv = change.inventory
-    item = inv["inventory_item_id"]
-    sku = session.scalar(select(Variant.sku).where(
-        Variant.shop_id == shop.id,
-        Variant.inventory_item_id.in_([item, f"gid://shopify/InventoryItem/{item}"])))
-    if sku is None:
-        return None
-    when = change.updated_at or triggered or datetime.now(timezone.utc)
-    try:
-        zone = ZoneInfo(shop.timezone or "UTC")
-    except (KeyError, ValueError):  # an unknown zone name: fall back to UTC days
-        zone = timezone.utc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    day = when.astimezone(zone).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
-    return {"sku": sku, "location_external_id": inv["location_external_id"],
-            "date": pd.Timestamp(day), "available": inv["available"]}
 
 
 def pending_count(session: Session) -> int:

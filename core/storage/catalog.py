@@ -62,6 +62,9 @@ class Variant(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     successor_sku: Mapped[str | None] = mapped_column(String(255))
     inventory_item_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # False: the shop does not count this item's stock (Shopify InventoryItem.tracked);
+    # None: the source did not say (CSV exports, older rows) and the item counts as tracked
+    tracked: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Supplier(Base):

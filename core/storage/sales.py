@@ -49,6 +49,7 @@ class Order(Base):
     total: Mapped[float | None] = mapped_column(Float)
     discount_codes: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(32))  # core.channels vocabulary
 
 
 class OrderLine(Base):
@@ -78,6 +79,7 @@ class InventorySnapshot(Base):
     on_hand: Mapped[float | None] = mapped_column(Float)
     incoming: Mapped[float | None] = mapped_column(Float)
     committed: Mapped[float | None] = mapped_column(Float)
+    reserved: Mapped[float | None] = mapped_column(Float)  # on hand, held back, not sellable
 
 
 class Campaign(Base):

@@ -13,15 +13,12 @@ least that long, so tests can watch the states.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import logging
 import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -132,8 +129,9 @@ class BulkRegistry:
         now: Wall clock for ``createdAt`` / ``completedAt``.
         min_seconds: Shortest time an operation stays RUNNING.
         chunk: Root objects executed per store-lock hold.
-        shop_domain: Sent in webhook headers.
-        webhook_secret: Signs webhook deliveries (``X-Shopify-Hmac-Sha256``) when given.
+        shop_domain: The shop's domain.
+        webhook_secret: Unused here: ``bulk_operations/finish`` goes out through the store's
+            dispatcher (:mod:`.deliveries`), which signs with the app secret.
     """
 
     def __init__(self, store: FakeStore, schema: GraphQLSchema, clock: Callable[[], float],
@@ -249,25 +247,4 @@ class BulkRegistry:
                 listener(payload)
             except Exception:  # noqa: BLE001
                 log.exception("bulk finish listener failed")
-        for sub in list(self.store.webhooks.values()):
-            if sub["topic"] == "BULK_OPERATIONS_FINISH" and sub["uri"].startswith("http"):
-                self._deliver(sub["uri"], payload)
-
-    def _deliver(self, uri: str, payload: dict) -> None:
-        import requests
-
-        body = json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json",
-                   "X-Shopify-Topic": "bulk_operations/finish",
-                   "X-Shopify-Shop-Domain": self.shop_domain,
-                   "X-Shopify-API-Version": "2026-07",
-                   "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-                   "X-Shopify-Event-Id": str(uuid.uuid4()),
-                   "X-Shopify-Triggered-At": self.now().isoformat()}
-        if self.webhook_secret:
-            digest = hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).digest()
-            headers["X-Shopify-Hmac-Sha256"] = base64.b64encode(digest).decode()
-        try:
-            requests.post(uri, data=body, headers=headers, timeout=5)
-        except Exception as exc:  # noqa: BLE001 - Shopify would retry; the fake just logs
-            log.warning("webhook delivery to %s failed: %s", uri, exc)
+        self.store._emit("bulk_operations/finish", lambda: payload)

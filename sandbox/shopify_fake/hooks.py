@@ -4,11 +4,20 @@ the writes behind mutations. Mixed into :class:`sandbox.shopify_fake.store.FakeS
 Each change stamps ``updated_at`` with the store's wall clock, touches the customer of a
 changed order (Shopify moves a customer's ``updatedAt`` when its orders change) and bumps
 ``version`` so sorted views are rebuilt.
+
+Each change also announces itself as Shopify would, through the store's ``dispatcher``
+(:class:`.deliveries.WebhookDispatcher`, set by :func:`.app.make_fake_app`): a new order
+``orders/create``; a cancellation ``orders/cancelled`` and ``orders/updated``; a refund
+``refunds/create`` and ``orders/updated``; a stock change ``inventory_levels/update``; an
+inventory item change (cost, tracked) ``inventory_items/update``; a price or status change
+``products/update``; a new customer ``customers/create``; a consent change
+``customers/update``. Payloads (:mod:`.payloads`) are built under the lock, at the change.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
+from . import payloads
 from .model import QUANTITY_NAMES, StoreCustomer, StoreLevel, StoreLine, StoreOrder, StoreRefund
 
 __all__ = ["StoreHooks"]
@@ -16,6 +25,80 @@ __all__ = ["StoreHooks"]
 
 class StoreHooks:
     """Mutating methods of the fake store (see the module docstring)."""
+
+    dispatcher = None  # a .deliveries.WebhookDispatcher once make_fake_app sets one
+
+    def _emit(self, topic: str, build) -> None:
+        """Send ``build()`` as a ``topic`` webhook when a dispatcher is set."""
+        if self.dispatcher is not None:
+            self.dispatcher.emit(topic, build())
+
+    def insert_order(self, order: StoreOrder, lines: list[StoreLine]) -> StoreOrder:
+        """Add a complete order (ids chosen by the caller, e.g. the sandbox's) and send
+        ``orders/create``."""
+        with self.lock:
+            if order.id in self.orders:
+                raise ValueError(f"order {order.id} already exists")
+            for line in lines:
+                self.lines[line.id] = line
+                order.line_ids.append(line.id)
+            self.orders[order.id] = order
+            if order.customer_id is not None and order.customer_id in self.customers:
+                self.customers[order.customer_id].order_ids.append(order.id)
+            self._touch_order(order, order.updated_at)
+            self._emit("orders/create", lambda: payloads.order_payload(self, order))
+            return order
+
+    def add_customer(self, customer: StoreCustomer) -> StoreCustomer:
+        """Add a customer and send ``customers/create``."""
+        with self.lock:
+            if customer.id in self.customers:
+                raise ValueError(f"customer {customer.id} already exists")
+            self.customers[customer.id] = customer
+            self.version += 1
+            self._emit("customers/create", lambda: payloads.customer_payload(self, customer))
+            return customer
+
+    def update_inventory_item(self, sku: str, *, tracked: bool | None = None,
+                              cost: float | None = None):
+        """Change a SKU's inventory item (``tracked``, unit ``cost``); sends
+        ``inventory_items/update``."""
+        with self.lock:
+            v = self.variant_by_sku(sku)
+            if v is None:
+                raise KeyError(f"unknown SKU {sku!r}")
+            if tracked is not None:
+                v.tracked = bool(tracked)
+            if cost is not None:
+                v.unit_cost = float(cost)
+            v.updated_at = self.now()
+            self.version += 1
+            self._emit("inventory_items/update",
+                       lambda: payloads.inventory_item_payload(self, v.id))
+            return v
+
+    def update_product(self, product_id: int, *, title: str | None = None,
+                       status: str | None = None, prices: dict[str, float] | None = None):
+        """Change a product's title, status (ACTIVE, ARCHIVED, DRAFT) or its variants'
+        prices by SKU; sends ``products/update``."""
+        with self.lock:
+            p = self.products[product_id]
+            if title is not None:
+                p.title = title
+            if status is not None:
+                if status.upper() not in ("ACTIVE", "ARCHIVED", "DRAFT"):
+                    raise ValueError(f"status must be ACTIVE, ARCHIVED or DRAFT, not {status!r}")
+                p.status = status.upper()
+            when = self.now()
+            for sku, price in (prices or {}).items():
+                v = self.variant_by_sku(sku)
+                if v is None or v.product_id != product_id:
+                    raise KeyError(f"SKU {sku!r} is not a variant of product {product_id}")
+                v.price, v.updated_at = float(price), when
+            p.updated_at = when
+            self.version += 1
+            self._emit("products/update", lambda: payloads.product_payload(self, p))
+            return p
 
     def _touch_order(self, order, when: datetime) -> None:
         order.updated_at = max(order.updated_at, when)
@@ -55,6 +138,7 @@ class StoreHooks:
             if customer_id is not None and customer_id in self.customers:
                 self.customers[customer_id].order_ids.append(order.id)
             self._touch_order(order, when)
+            self._emit("orders/create", lambda: payloads.order_payload(self, order))
             return order
 
     def cancel_order(self, order_id: int, at: datetime | None = None) -> StoreOrder:
@@ -63,6 +147,8 @@ class StoreHooks:
             order = self.orders[order_id]
             order.cancelled_at = at or self.now()
             self._touch_order(order, order.cancelled_at)
+            self._emit("orders/cancelled", lambda: payloads.order_payload(self, order))
+            self._emit("orders/updated", lambda: payloads.order_payload(self, order))
             return order
 
     def add_refund(self, order_id: int, lines: list[tuple[int, int]],
@@ -82,6 +168,8 @@ class StoreHooks:
             when = at or self.now()
             refund = self._refund(order, list(lines), when)
             self._touch_order(order, when)
+            self._emit("refunds/create", lambda: payloads.refund_payload(self, refund.id))
+            self._emit("orders/updated", lambda: payloads.order_payload(self, order))
             return refund
 
     def set_inventory(self, sku: str, location_id: int, **quantities: int) -> StoreLevel:
@@ -100,6 +188,8 @@ class StoreHooks:
             level.updated_at = self.now()
             self.levels[key] = level
             self.version += 1
+            self._emit("inventory_levels/update",
+                       lambda: payloads.inventory_level_payload(level))
             return level
 
     def set_marketing(self, customer_id: int, state: str) -> StoreCustomer:
@@ -109,6 +199,7 @@ class StoreHooks:
             c.marketing_state = state
             c.updated_at = self.now()
             self.version += 1
+            self._emit("customers/update", lambda: payloads.customer_payload(self, c))
             return c
 
     # ------------------------------------------------------------------ mutation support

@@ -93,14 +93,14 @@ def db_state(sessions, shop: str = DOMAIN) -> dict[str, pd.DataFrame]:
             "products": _frame(s, select(Product.external_id, Product.title, Product.status)
                                .where(Product.shop_id == shop_id)),
             "variants": _frame(s, select(Variant.external_id, Variant.sku, Variant.price,
-                                         Variant.unit_cost, Variant.barcode)
+                                         Variant.unit_cost, Variant.barcode, Variant.tracked)
                                .where(Variant.shop_id == shop_id)),
             "customers": _frame(s, select(Customer.external_id, Customer.email,
                                           Customer.accepts_marketing)
                                 .where(Customer.shop_id == shop_id)),
             "orders": _frame(s, select(Order.external_id, Order.name, Order.created_at,
                                        Order.cancelled_at, Order.source, Order.total,
-                                       Order.discount_codes, Order.tags,
+                                       Order.discount_codes, Order.tags, Order.channel,
                                        loc.c.external_id.label("location"),
                                        cust.c.external_id.label("customer"))
                              .outerjoin(loc, loc.c.id == Order.location_id)
@@ -114,7 +114,8 @@ def db_state(sessions, shop: str = DOMAIN) -> dict[str, pd.DataFrame]:
             "inventory": _frame(s, select(Variant.sku, Location.external_id.label("location"),
                                           InventorySnapshot.day, InventorySnapshot.available,
                                           InventorySnapshot.on_hand, InventorySnapshot.incoming,
-                                          InventorySnapshot.committed)
+                                          InventorySnapshot.committed,
+                                          InventorySnapshot.reserved)
                                 .join(Variant, Variant.id == InventorySnapshot.variant_id)
                                 .join(Location, Location.id == InventorySnapshot.location_id)
                                 .where(InventorySnapshot.shop_id == shop_id)),
@@ -169,6 +170,11 @@ def assert_matches_truth(state, shop, day):
     assert got.loc[rec.orders.external_id[rec.orders.source != "pos"], "location"].isna().all()
     sources = rec.orders.source.replace({"marketplace": "amazon"})
     assert (got.loc[rec.orders.external_id, "source"].to_numpy() == sources.to_numpy()).all()
+    # web -> Online Store, pos -> POS, the marketplace app's "amazon" -> marketplace
+    channels = rec.orders.source.map({"web": "online_store", "pos": "pos",
+                                      "marketplace": "marketplace"})
+    assert got.loc[rec.orders.external_id, "channel"].tolist() == channels.tolist()
+    assert state["variants"].tracked.tolist() == [True] * len(state["variants"])
     customers = rec.orders.customer_external_id.where(rec.orders.customer_external_id.notna())
     assert got.loc[rec.orders.external_id, "customer"].fillna("guest").tolist() == \
         customers.fillna("guest").tolist()
@@ -188,8 +194,9 @@ def assert_matches_truth(state, shop, day):
     today = inv[inv.day == day].set_index(["sku", "location"])
     for row in last.itertuples():
         got_row = today.loc[(row.sku, row.location_external_id)]
-        assert (got_row.available, got_row.on_hand, got_row.incoming, got_row.committed) == \
-            (row.available, row.on_hand, row.incoming, row.committed), row.sku
+        assert (got_row.available, got_row.on_hand, got_row.incoming, got_row.committed,
+                got_row.reserved) == \
+            (row.available, row.on_hand, row.incoming, row.committed, 0), row.sku
 
 
 # ---------------------------------------------------------------------- pure parts
@@ -448,6 +455,39 @@ def test_incremental_sync_picks_up_exactly_the_changes(sessions, shopify, clock,
     assert today[["available", "on_hand"]].values.tolist() == [[7, 9]]
     marks = bookmarks(sessions)
     assert marks["shopify:orders"] <= pd.Timestamp(clock.now())
+
+
+def test_reserved_and_tracked_through_bulk_increments_and_pages(sessions, sqlite_sessions,
+                                                                shopify, clock, sandbox_shop):
+    client, fake = shopify()
+    skus = sorted(sandbox_shop.records.variants.sku)
+    last = sandbox_shop.records.inventory
+    last = last[(last.date == sandbox_shop.end) & (last.sku == skus[0])
+                & (last.location_external_id == "1")].iloc[0]
+    # 4 units of skus[0] held for a draft order at the warehouse; skus[1] not counted
+    fake.store.set_inventory(skus[0], 1, reserved=4, available=int(last.available) - 4)
+    fake.store.update_inventory_item(skus[1], tracked=False)
+    run_sync(sessions, client, clock)
+    state = db_state(sessions)
+    tracked = dict(zip(state["variants"].sku, state["variants"].tracked))
+    assert tracked == {s: s != skus[1] for s in skus}
+    inv = state["inventory"]
+    today = inv[inv.day == clock.now().date()].set_index(["sku", "location"])
+    assert (today.loc[(skus[0], "1"), ["available", "on_hand", "committed", "reserved"]]
+            .tolist() == [last.available - 4, last.on_hand, last.committed, 4])
+    assert skus[1] not in set(today.index.get_level_values(0))  # untracked: no level
+
+    clock.advance(3600)
+    fake.store.set_inventory(skus[0], 1, reserved=1, available=int(last.available) - 1)
+    run_sync(sessions, client, clock)  # levels through paged snapshots
+    inv = db_state(sessions)["inventory"]
+    row = inv[(inv.day == clock.now().date()) & (inv.sku == skus[0]) & (inv.location == "1")]
+    assert row[["available", "reserved"]].values.tolist() == [[last.available - 1, 1]]
+
+    run_sync(sqlite_sessions, client, clock, backfill="pages",  # the paged products query
+             streams=["locations", "products"])
+    paged = db_state(sqlite_sessions)["variants"]
+    assert dict(zip(paged.sku, paged.tracked)) == {s: s != skus[1] for s in skus}
 
 
 def test_cli_sync_subcommand(shopify, clock, tmp_path, monkeypatch, capsys):

@@ -11,6 +11,7 @@ import json
 import random
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
@@ -443,3 +444,50 @@ def test_every_example_drains_without_failure(client, sessions, tmp_path):
     with sessions() as s:  # shop/redact leaves only itself
         left = s.execute(select(WebhookEvent.topic, WebhookEvent.status)).all()
     assert [tuple(r) for r in left] == [("shop/redact", "done")]
+
+
+def test_tracked_flag_derived_level_and_channel(client, sessions, tmp_path):
+    """inventory_items/update carries ``tracked``; inventory_levels/update only ``available``
+    (the rest comes from the last stored level); an order's channel follows source_name."""
+    sid = make_shop(sessions)
+    p = copy.deepcopy(example("products/update"))
+    p["variants"][0].update(sku="TEA-GREEN", inventory_item_id=111, id=31)
+    p["variants"][1].update(sku="TEA-BLACK", inventory_item_id=222, id=32)
+    for v in p["variants"]:
+        v["admin_graphql_api_id"] = f"gid://shopify/ProductVariant/{v['id']}"
+    post(client, "products/update", p)
+    drain(sessions, tmp_path)
+    with sessions() as s:  # yesterday's synced level: 10 on hand, 2 committed, 3 reserved
+        green = s.scalar(select(Variant.id).where(Variant.sku == "TEA-GREEN"))
+        loc = Location(shop_id=sid, external_id="5", name="Warehouse", kind="warehouse")
+        s.add(loc)
+        s.flush()
+        s.add(InventorySnapshot(shop_id=sid, variant_id=green, location_id=loc.id,
+                                day=pd.Timestamp("2026-06-30").date(), available=5,
+                                on_hand=10, committed=2, reserved=3, incoming=4))
+        s.commit()
+    level = dict(example("inventory_levels/update"), inventory_item_id=111, location_id=5,
+                 available=4, updated_at="2026-07-01T10:00:00-04:00")
+    post(client, "inventory_levels/update", level)
+    item = dict(example("inventory_items/update"), id=222, cost=None, tracked=False,
+                admin_graphql_api_id="gid://shopify/InventoryItem/222",
+                updated_at="2026-07-01T10:00:00-04:00")
+    post(client, "inventory_items/update", item)
+    post(client, "orders/create", dict(order(77, [(7701, "TEA-GREEN", 1, 12.5)], T1),
+                                       source_name="iphone"))
+    post(client, "orders/create", dict(order(78, [(7801, "TEA-GREEN", 1, 12.5)], T1),
+                                       source_name="4383523"))
+    result, _ = drain(sessions, tmp_path)
+    assert (result.done, result.failed) == (4, 0)
+    with sessions() as s:
+        snap = s.scalar(select(InventorySnapshot).where(
+            InventorySnapshot.day == pd.Timestamp("2026-07-01").date()))
+        black = s.scalar(select(Variant).where(Variant.sku == "TEA-BLACK"))
+        channels = dict(s.execute(select(Order.external_id, Order.channel)).all())
+        sources = dict(s.execute(select(Order.external_id, Order.source)).all())
+    # 4 available + 2 committed + 3 reserved = 9 on hand; position 9 - 2 - 3 = 4
+    assert (snap.available, snap.on_hand, snap.committed, snap.reserved, snap.incoming) == \
+        (4, 9, 2, 3, 4)
+    assert black.tracked is False and black.unit_cost is None
+    assert channels == {"77": "mobile_app", "78": "marketplace"}
+    assert sources == {"77": "iphone", "78": "4383523"}

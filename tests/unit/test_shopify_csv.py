@@ -78,6 +78,11 @@ def test_fixture_orders(full):
     guests = sorted(o["name"] for o in orders.values() if o["customer_external_id"] is None)
     assert guests == ["#1002", "#1008"]
     assert orders["5512000000006"]["source"] == "shopify_draft_order"
+    # the Source column's channel (core.channels): web -> Online Store, draft orders, POS
+    assert {o["name"]: o["channel"] for o in orders.values()} == {
+        "#1008": "pos", "#1007": "online_store", "#1006": "draft_order",
+        "#1005": "online_store", "#1004": "online_store", "#1003": "pos",
+        "#1002": "online_store", "#1001": "online_store"}
     assert orders["5512000000006"]["tags"] == "wholesale, vip"
     assert str(full[0].orders["created_at"].dtype) == "datetime64[ns, UTC]"
 

@@ -9,14 +9,17 @@ Mapping:
 * Location -> ``locations``: ``kind`` is ``warehouse`` when it fulfils online orders, else
   ``store``.
 * Product / ProductVariant -> ``products`` / ``variants``: ``price``, ``unit_cost`` from
-  ``inventoryItem.unitCost``; a variant's status is its product's (Shopify has none per
-  variant).
+  ``inventoryItem.unitCost``, ``tracked`` and ``inventory_item_id`` (numeric) from
+  ``inventoryItem``; a variant's status is its product's (Shopify has none per variant).
 * InventoryLevel -> ``inventory`` dated on the sync day: ``available``, ``on_hand``,
-  ``incoming``, and ``committed`` = committed + reserved (both are on hand and not
-  sellable; restock has one column for them). Untracked items are skipped.
+  ``incoming``, ``committed`` and ``reserved``, each Shopify's quantity of that name
+  (committed and reserved are both on hand and not sellable; the plan subtracts both, see
+  :mod:`core.plan_inputs`). Levels of untracked items are skipped: Shopify does not count
+  their stock, and the variant's ``tracked = False`` makes the plan mark them.
 * Customer -> ``customers``: ``email`` = ``defaultEmailAddress.emailAddress``,
   ``accepts_marketing`` = ``marketingState == SUBSCRIBED``.
-* Order / LineItem / Refund -> ``orders`` / ``order_lines``: ``source`` = ``sourceName``,
+* Order / LineItem / Refund -> ``orders`` / ``order_lines``: ``source`` = ``sourceName``
+  (its channel is derived on load, :mod:`core.channels`),
   ``location`` = ``retailLocation`` (POS) or none, totals from ``shopMoney``, discount codes
   and tags joined with ``", "``, ``refunded_quantity`` = sum of the line's
   ``refundLineItems`` quantities over all refunds.
@@ -109,7 +112,8 @@ def products_records(nodes: list[dict]) -> ShopRecords:
                 "sku": v.get("sku") or None, "barcode": v.get("barcode") or None,
                 "title": v.get("title"), "price": _amount(v, "price"),
                 "unit_cost": _amount(item, "unitCost", "amount"), "status": status,
-                "created_at": v.get("createdAt")})
+                "created_at": v.get("createdAt"), "inventory_item_id": numeric_id(item.get("id")),
+                "tracked": bool(item["tracked"]) if item.get("tracked") is not None else None})
     return ShopRecords(products=_times(_frame("products", products), "created_at"),
                        variants=_times(_frame("variants", variants), "created_at"))
 
@@ -125,7 +129,7 @@ def inventory_records(levels: list[tuple[str, dict]], day: date) -> ShopRecords:
         rows.append({"sku": item["sku"], "location_external_id": numeric_id(location_gid),
                      "date": pd.Timestamp(day), "available": q.get("available"),
                      "on_hand": q.get("on_hand"), "incoming": q.get("incoming"),
-                     "committed": q.get("committed", 0) + q.get("reserved", 0)})
+                     "committed": q.get("committed"), "reserved": q.get("reserved")})
     return ShopRecords(inventory=_frame("inventory", rows))
 
 

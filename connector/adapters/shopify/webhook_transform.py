@@ -12,6 +12,11 @@ is preferred over the numeric ``id`` because JavaScript-generated payloads (such
 Shopify's published examples) round 64-bit ids; references that only exist as numbers
 (``order_id``, ``location_id``, ``inventory_item_id``, ``line_item_id``) use the number.
 
+``inventory_items/update`` carries the item's ``cost`` and ``tracked`` flag (either may be
+null; a null never overwrites what is stored). ``inventory_levels/update`` carries only
+``available``: Shopify sends no on hand, committed or reserved in it, so the drain derives
+them from the last stored level (see :mod:`connector.jobs.inbox`).
+
 Refunds are kept as a ledger ``{refund id: {line external id: quantity}}`` rather than a
 running total, so seeing the same refund in ``refunds/create`` and again in an
 ``orders/updated`` payload's ``refunds`` array never counts it twice.
@@ -292,11 +297,12 @@ def _inventory_item(topic: str, p: dict) -> WebhookChange:
         raise TransformError("inventory item payload has no id")
     change = WebhookChange(topic, "inventory_item", item, parse_time(p.get("updated_at")))
     cost = _float(p.get("cost"))
-    if cost is None:
-        change.skip_reason = "inventory item without a cost: nothing to store"
+    tracked = p.get("tracked") if isinstance(p.get("tracked"), bool) else None
+    if cost is None and tracked is None:
+        change.skip_reason = "inventory item without cost or tracked: nothing to store"
     else:  # the drain finds the variant by inventory item id (else by SKU)
         change.rows["variants"] = [{"inventory_item_id": item, "sku": _text(p.get("sku")),
-                                    "unit_cost": cost}]
+                                    "unit_cost": cost, "tracked": tracked}]
     return change
 
 
