@@ -21,6 +21,11 @@ class LocalEngine:
     def forecast(self, sf, df: pd.DataFrame, h: int) -> pd.DataFrame:
         return sf.forecast(df=df, h=h)
 
+    def cross_validation(self, sf, df: pd.DataFrame, h: int, n_windows: int, step_size: int,
+                         refit: bool = True) -> pd.DataFrame:
+        return sf.cross_validation(df=df, h=h, n_windows=n_windows, step_size=step_size,
+                                   refit=refit)
+
 
 class DaskEngine:
     """Fit on a Dask cluster. ``client`` is a ``dask.distributed.Client`` (or an address)."""
@@ -33,24 +38,40 @@ class DaskEngine:
         self.client = client if isinstance(client, Client) else Client(client)
         self.partitions_per_worker = partitions_per_worker
 
-    def forecast(self, sf, df: pd.DataFrame, h: int) -> pd.DataFrame:
+    def _partitioned(self, df: pd.DataFrame):
         import dask.dataframe as dd
 
         workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         ids = df["unique_id"].drop_duplicates()
         parts = max(1, min(len(ids), workers * self.partitions_per_worker))
-        ddf = dd.from_pandas(df.set_index("unique_id"), npartitions=parts,
-                             sort=True).reset_index()
-        out = sf.forecast(df=ddf, h=h)
+        return dd.from_pandas(df.set_index("unique_id"), npartitions=parts,
+                              sort=True).reset_index()
+
+    @staticmethod
+    def _collect(out, df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         out = out.compute() if hasattr(out, "compute") else out
         out = pd.DataFrame(out)
-        out["unique_id"] = out["unique_id"].astype(str)
-        if "ds" in out.columns and not pd.api.types.is_integer_dtype(df["ds"]):
-            out["ds"] = pd.to_datetime(out["ds"]).astype("datetime64[ns]")
+        ints = pd.api.types.is_integer_dtype(df["unique_id"])
+        out["unique_id"] = out["unique_id"].astype("int64" if ints else str)
+        for col in ("ds", "cutoff"):
+            if col in out.columns and not pd.api.types.is_integer_dtype(df["ds"]):
+                out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
+            elif col in out.columns:
+                out[col] = out[col].astype(df["ds"].dtype)
         for col in out.columns:
-            if col not in ("unique_id", "ds"):
+            if col not in ("unique_id", "ds", "cutoff"):
                 out[col] = out[col].astype(float)
-        return out.sort_values(["unique_id", "ds"], ignore_index=True)
+        return out.sort_values(keys, ignore_index=True)
+
+    def forecast(self, sf, df: pd.DataFrame, h: int) -> pd.DataFrame:
+        out = sf.forecast(df=self._partitioned(df), h=h)
+        return self._collect(out, df, ["unique_id", "ds"])
+
+    def cross_validation(self, sf, df: pd.DataFrame, h: int, n_windows: int, step_size: int,
+                         refit: bool = True) -> pd.DataFrame:
+        out = sf.cross_validation(df=self._partitioned(df), h=h, n_windows=n_windows,
+                                  step_size=step_size, refit=refit)
+        return self._collect(out, df, ["unique_id", "cutoff", "ds"])
 
     def close(self) -> None:
         self.client.close()

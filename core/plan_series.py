@@ -5,6 +5,12 @@ Steps (see :mod:`core.demand`, :mod:`core.adjust`, :mod:`core.classify`,
 demand with stockout days lifted; campaign days replaced by the baseline (uplifts
 measured); classes on the adjusted demand; model selection and forecasts; future campaigns
 raise the forecast; series with too little history are blended with their siblings' rate.
+
+Model memory (:mod:`core.forecast_memo`): when ``inp.forecast_memory`` is a dict (run_plan
+fills it with :func:`read_memory`), :func:`forecast_plan` hands it to
+:func:`core.forecast.forecast_series` and updates it with the entries of this run (entries
+of series this run did not plan stay, so a recalculation of a few SKUs keeps the rest),
+which :func:`write_memory` then stores. Without it every series is selected afresh.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from .demand import daily_demand
 from .forecast import ForecastResult, forecast_series
 from .plan_inputs import PlanInputs
 
-__all__ = ["SeriesPlan", "forecast_plan", "LOST_WINDOW"]
+__all__ = ["SeriesPlan", "forecast_plan", "read_memory", "write_memory", "LOST_WINDOW"]
 
 LOST_WINDOW = 90
 
@@ -56,7 +62,11 @@ def forecast_plan(inp: PlanInputs, h: int, holdout: int, engine=None) -> SeriesP
     series = remove_campaigns(series, inp.campaigns)
     uplifts = campaign_uplift(series, inp.campaigns)
     classes = classify_series(series)
-    result = forecast_series(series, classes["demand_class"], h, holdout, engine)
+    memory = getattr(inp, "forecast_memory", None)
+    result = forecast_series(series, classes["demand_class"], h, holdout, engine,
+                             memory=memory)
+    if isinstance(memory, dict):
+        memory.update(result.memory)  # entries of series not planned this time stay
     daily = {u: g["mean"].to_numpy() for u, g in result.forecasts.groupby("unique_id")}
     start = cutoff + pd.Timedelta(days=1)
     if inp.campaigns is not None and len(inp.campaigns):
@@ -77,3 +87,17 @@ def forecast_plan(inp: PlanInputs, h: int, holdout: int, engine=None) -> SeriesP
     lost = recent.groupby("unique_id")["lost_estimate"].sum()
     history = {u: g.to_numpy() for u, g in series.groupby("unique_id")["y"]}
     return SeriesPlan(series, classes, result, daily, uplifts, lost, history)
+
+
+def read_memory(session, shop) -> dict:
+    """The shop's kept forecast models (see :mod:`core.storage.forecast_memory`)."""
+    from .storage import read_forecast_memory
+
+    return read_forecast_memory(session, shop.id)
+
+
+def write_memory(session, shop, memory: dict | None) -> int:
+    """Store the entries ``forecast_plan`` left in ``memory`` (nothing when it is None)."""
+    from .storage import write_forecast_memory
+
+    return write_forecast_memory(session, shop.id, memory) if memory is not None else 0

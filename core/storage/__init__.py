@@ -4,6 +4,7 @@ from .catalog import Location, Product, Shop, Supplier, SupplierItem, Variant
 from .engine import (DEFAULT_URL, current_revision, head_revision, make_engine,
                      make_sessionmaker, session_scope, upgrade)
 from .events import SyncState, WebhookEvent
+from .forecast_memory import ForecastMemory, read_forecast_memory, write_forecast_memory
 from .app import ApiKey, KpiSnapshot, User
 from .customers import CustomerProductDue, CustomerScore
 from .jobs import JobRun
@@ -21,4 +22,5 @@ __all__ = [
     "ApiKey", "KpiSnapshot", "User", "CustomerScore", "CustomerProductDue",
     "PII_COLUMNS", "DEFAULT_URL", "make_engine", "make_sessionmaker", "session_scope", "upgrade",
     "current_revision", "head_revision",
+    "ForecastMemory", "read_forecast_memory", "write_forecast_memory",
 ]

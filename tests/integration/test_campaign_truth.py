@@ -6,7 +6,11 @@ over 5-14 days is noisy enough that even the true expected baseline gives ratios
 the nominal uplift. There the estimated / true uplift had a geometric mean of 0.91 (0.74
 from raw sales, without the censoring correction) and a median absolute error of 22 %;
 24 of 44 campaigns were within +-25 %, 39 within +-50 %, 41 within a factor of 2, and 41
-of the 44 intervals held the true uplift. The KPI fill
+of the 44 intervals held the true uplift. With the rolling-window model selection the same
+44 campaigns gave a geometric mean of 0.88 and a median absolute error of 20 % (25 within
++-25 %). The log ratios spread with a standard deviation of about 0.3, so the geometric mean
+of this shop's five campaigns has a standard error of about 0.3 / sqrt(5) = 0.13: the bias
+check allows two of them around 1 (a factor exp(0.27) = 1.31 either way). The KPI fill
 rate was within 0.035 of the true sold / wanted on every 30-day window tested here (mean
 absolute error 0.011).
 """
@@ -60,7 +64,8 @@ def test_uplift_close_to_truth(verified):
     assert len(verified) >= 3
     ratios = np.array([r["total"]["uplift"] / true for _, true, r in verified])
     assert np.all(np.abs(np.log(ratios)) <= math.log(2.0)), ratios  # each within a factor 2
-    assert math.exp(np.mean(np.log(ratios))) == pytest.approx(1.0, abs=0.2)  # no gross bias
+    geo = math.exp(np.mean(np.log(ratios)))
+    assert 1 / 1.31 <= geo <= 1.31, geo  # no gross bias (see the module docstring)
 
 
 def test_interval_holds_the_true_uplift_for_most_campaigns(verified):

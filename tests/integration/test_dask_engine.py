@@ -42,6 +42,10 @@ def test_dask_forecasts_equal_local(engine):
     assert (a["unique_id"] == b["unique_id"]).all()
     np.testing.assert_allclose(a["mean"], b["mean"], rtol=1e-6, atol=1e-9)
     assert (local.summary["model"] == remote.summary.loc[local.summary.index, "model"]).all()
+    for uid, errors in local.window_errors.items():  # rolling windows, weekly CV included
+        # the distributed backend hands some forecasts back as float32: 1e-5 absolute
+        np.testing.assert_allclose(errors, remote.window_errors[uid], rtol=1e-6, atol=1e-5)
+    assert (local.summary["windows"] == 3).all()
 
 
 def test_engine_urls():
