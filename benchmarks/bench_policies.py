@@ -23,6 +23,11 @@ lumpy / new / season-window ones included), with stock = average on-hand value a
 - known_distribution: the (R, S) policy told the true daily mean and variance; its fill
   at the 0.95 target, and its stock at restock's fill (target tuned by bisection);
   ``restock/known`` = restock's stock / known's at equal fill (1.0 = a perfect forecast);
+- restock told the true mean (``true-mean``): restock's own policy and sigma, with the
+  forecast replaced by the sandbox's true daily mean; its fill, its stock / known's at its
+  fill (``tm/known``) and / velocity's at its fill (``tm/vel``). The gap between
+  ``r/known`` and ``tm/known`` is what the forecast's level error costs; ``tm/known`` is
+  what the safety-stock side costs;
 - oracle: perfect foresight, fill 1.0 with the least stock; ``restock/oracle``;
 - minmax (Odoo-style, checked daily): fill and stock, for reference.
 """
@@ -38,6 +43,23 @@ from core.simulator import (KnownDistributionPolicy, MinMaxPolicy, OraclePolicy,
 from sandbox import generate
 
 CLASSES = ("smooth", "intermittent", "trending", "seasonal", "all")
+
+
+class TrueMeanRestock(RestockPolicy):
+    """restock with its forecast replaced by the true daily mean (a diagnostic)."""
+
+    name = "restock_true_mean"
+
+    def __init__(self, mean, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.true_mean = mean
+
+    def prepare(self, t, history):
+        super().prepare(t, history)
+        s = t - self.ctx.t0
+        for i in list(self._fc):
+            self._fc[i] = self.true_mean[i, s:] if s < self.true_mean.shape[1] \
+                else self.true_mean[i, -1:]
 
 
 def main(argv=None) -> int:
@@ -70,6 +92,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     restock = by_class(run(RestockPolicy(a.target, "fill")))
     print(f"restock run: {time.perf_counter() - t:.0f} s")
+    true_mean = by_class(run(TrueMeanRestock(ts.mean, a.target, "fill")))
     oracle = by_class(run(OraclePolicy(sc.demand)))
     minmax = by_class(run(MinMaxPolicy()))
     known95 = by_class(run(KnownDistributionPolicy(ts.mean, ts.var, a.target)))
@@ -84,24 +107,28 @@ def main(argv=None) -> int:
         k = match_fill(lambda p: fill_and_stock(
             run(KnownDistributionPolicy(ts.mean[r], ts.var[r], p), r)), fr, 0.5, 0.9995, 10)
         n_v, s_v, ok_v, p_k, s_k, ok_k = v.param, v.stock, v.exact, k.param, k.stock, k.exact
+        ft, st = true_mean[c]
+        kt = match_fill(lambda p: fill_and_stock(
+            run(KnownDistributionPolicy(ts.mean[r], ts.var[r], p), r)), ft, 0.5, 0.9995, 10)
+        vt = match_fill(lambda n: fill_and_stock(run(VelocityPolicy(n), r)), ft, 0.0, 120.0, 12)
         table.append((c, len(r), fr, sr, n_v, s_v, ok_v, vel_cat[c], p_k, s_k, ok_k,
-                      known95[c], oracle[c][1], minmax[c]))
+                      known95[c], oracle[c][1], minmax[c], ft, st / kt.stock, st / vt.stock))
     print(f"\nvelocity with one N for the catalog: N = {n_cat:.1f} days (overall fill "
           f"{f_cat:.3f})\n")
     head = (f"{'class':<13}{'SKUs':>5} | {'restock':>7} {'stock':>8} | {'vel N*':>6} "
             f"{'stock':>8} {'r/vel':>6} | {'catN fill':>9} {'stock':>8} {'r/vel':>6} | "
             f"{'known@.95':>9} {'stock@=':>8} {'r/known':>7} | {'oracle':>8} {'r/orc':>6} | "
-            f"{'minmax':>6} {'stock':>8}")
+            f"{'minmax':>6} {'stock':>8} | {'true-mean':>9} {'tm/known':>8} {'tm/vel':>6}")
     print(head)
     print("-" * len(head))
     for (c, n, fr, sr, n_v, s_v, ok_v, (fc_, sc_), p_k, s_k, ok_k, (fk, _), so,
-         (fm, sm)) in table:
+         (fm, sm), ft, rt, rv) in table:
         mark_v = "" if ok_v else "!"
         mark_k = "" if ok_k else "!"
         print(f"{c:<13}{n:>5} | {fr:>7.3f} {sr:>8.0f} | {n_v:>5.1f}{mark_v or ' '} "
               f"{s_v:>8.0f} {sr / s_v:>6.2f} | {fc_:>9.3f} {sc_:>8.0f} {sr / sc_:>6.2f} | "
               f"{fk:>9.3f} {s_k:>8.0f}{mark_k or ' '}{sr / s_k:>6.2f} | {so:>8.0f} "
-              f"{sr / so:>6.2f} | {fm:>6.3f} {sm:>8.0f}")
+              f"{sr / so:>6.2f} | {fm:>6.3f} {sm:>8.0f} | {ft:>9.3f} {rt:>8.2f} {rv:>6.2f}")
     print("\nknown_distribution target giving restock's fill: " + ", ".join(
         f"{row[0]} {row[8]:.3f}" for row in table))
     print("stock = average on-hand value at cost; r/x = restock's stock / x's stock at "

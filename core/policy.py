@@ -8,7 +8,10 @@ cover the *protection interval* L + R:
 
 - sigma_P   = sqrt(P * sigma_d^2 + mu_d^2 * sigma_L^2), P the protection interval in days,
   sigma_d the standard deviation of daily forecast errors, mu_d the mean daily forecast,
-  sigma_L the lead time's standard deviation in days (the lead-time-variability term).
+  sigma_L the lead time's standard deviation in days (the lead-time-variability term). The
+  plan and the simulator pass as sigma_d the daily equivalent of
+  :meth:`core.uncertainty.Uncertainty.sigma_d`, which adds the forecast's level error over
+  P (P^2 Var(level)) to shrunk daily noise.
 - safety stock     SS = z * sigma_(L+R); with R = 0 and a fixed lead time this is the
   classic z * sigma * sqrt(L).
 - reorder point    ROP = D(L) + z * sigma_L: the position at which a stockout before an
@@ -101,21 +104,24 @@ def service_level_for(default: float, levels: dict, abc: str | None, xyz: str | 
 
 
 def cycle_level_for(kind: str, target: float, daily: np.ndarray, sigma_d: float,
-                    lead_time: float, review_days: float, lead_time_std: float = 0.0) -> float:
+                    lead_time: float, review_days: float, lead_time_std: float = 0.0,
+                    moq: int = 1, case_pack: int = 1) -> float:
     """The cycle service level whose normal quantile meets ``target`` of ``kind``.
 
     ``"cycle"``: the target itself. ``"fill"``: the safety factor k solving the fill-rate
-    equation of :mod:`core.service` (P2 = 1 - sigma_P G(k) / mu_R with mu_R = mu * R and
-    sigma_P over L + R), returned as Phi(k) so :func:`plan_item` uses k.
+    equation of :mod:`core.service` (P2 = 1 - sigma_P G(k) / mu_Q with sigma_P over L + R
+    and mu_Q the demand per order cycle, :func:`core.service.order_cycle_units` of mu * R,
+    the MOQ and the case pack), returned as Phi(k) so :func:`plan_item` uses k.
     """
-    from .service import equivalent_cycle_level, safety_factor
+    from .service import equivalent_cycle_level, order_cycle_units, safety_factor
 
     if kind == "cycle":
         return target
     protect = lead_time + review_days
     mu = demand_over(daily, protect) / protect if protect > 0 else 0.0
     sp = sigma_over(protect, sigma_d, mu, lead_time_std)
-    return equivalent_cycle_level(safety_factor(kind, target, mu * review_days, sp))
+    mu_q = order_cycle_units(mu * review_days, moq, case_pack) if mu > 0 else 0.0
+    return equivalent_cycle_level(safety_factor(kind, target, mu_q, sp))
 
 
 def apply_pack_rules(raw: float, position: float, reorder_point: float, mu: float,

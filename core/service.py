@@ -21,6 +21,14 @@ Supply Chains*, 4th ed., sections 6.7-6.9 and 7.3):
   strictly decreasing). With lost sales the approximation errs slightly on the safe side
   (lost demand does not carry over into the next cycle).
 
+**Order minimums.** With an MOQ or a case pack larger than a review period's demand, an
+order is placed only every few reviews and each one is at least that large; a shortage can
+occur once per *order* cycle, which meets E[Q] units of demand, not once per review. So the
+fill-rate equation uses mu_R = :func:`order_cycle_units` = max(mu_d R, case pack, MOQ
+rounded up to case packs) (SPP eq. 6.23, P2 = 1 - sigma G(k) / Q, for the (s, Q) system
+such an (R, S) policy becomes). Ignoring it over-protects such SKUs: each of their large
+orders already carries the surplus as cycle stock.
+
 The safety factor is searched in [K_MIN, K_MAX]; a target that would need a k outside it
 gets the bound. k may be negative: when the allowed shortage (1 - P2) * mu_R is large
 beside sigma_P (fast, predictable items), S may sit below the mean protection demand.
@@ -31,7 +39,7 @@ import math
 from statistics import NormalDist
 
 __all__ = ["K_MIN", "K_MAX", "SERVICE_KINDS", "normal_loss", "fill_rate_of_k", "fill_rate_k",
-           "cycle_k", "safety_factor", "equivalent_cycle_level"]
+           "cycle_k", "safety_factor", "equivalent_cycle_level", "order_cycle_units"]
 
 K_MIN = -4.0
 K_MAX = 6.0
@@ -92,6 +100,17 @@ def fill_rate_k(target: float, mu_r: float, sigma_p: float, tol: float = 1e-7) -
         else:
             hi = mid
     return 0.5 * (lo + hi)
+
+
+def order_cycle_units(mu_r: float, moq: int = 1, case_pack: int = 1) -> float:
+    """Expected demand met per order cycle: max(mu_R, case pack, MOQ up to case packs).
+
+    >>> order_cycle_units(7.0), order_cycle_units(7.0, moq=10, case_pack=6)
+    (7.0, 12.0)
+    """
+    case = max(int(case_pack or 1), 1)
+    least = max(-(-max(int(moq or 1), 1) // case) * case, case)
+    return max(float(mu_r), float(least) if least > 1 else 0.0)
 
 
 def cycle_k(target: float) -> float:

@@ -4,7 +4,7 @@
 - :mod:`.restock`: restock's forecast + (R, S) plan as a policy.
 - :mod:`.policies`: velocity (Stocky-style), min/max (Odoo-style), the perfect-foresight
   oracle and the known-distribution (R, S) policy.
-- :mod:`.service`: safety factors for fill-rate and cycle-service targets.
+- :mod:`core.service` (re-exported): safety factors for fill-rate and cycle-service targets.
 - :mod:`.calibrate`: tune a policy to a fill rate, to compare stock at equal fill.
 - :mod:`.measures`: fill rate, cycle service level, stock and turnover.
 - :mod:`.inputs`: scenarios from demand and item frames.

@@ -28,7 +28,7 @@ multiple); the (R, S) policies use :func:`core.policy.plan_item`'s own pack rule
   variance over the protection interval L + R, days independent) instead of estimates:
   the best any forecast can do with that policy.
 
-The (R, S) safety factor is :func:`core.simulator.service.safety_factor`: a fill-rate target
+The (R, S) safety factor is :func:`core.service.safety_factor`: a fill-rate target
 (SPP loss-function method) unless the service kind is ``"cycle"``.
 """
 from __future__ import annotations
@@ -49,11 +49,14 @@ def rs_decision(daily: np.ndarray, sigma_d: float, target: float, kind: str, ite
     """(R, S) decision of :func:`core.policy.plan_item` for a fill-rate or cycle target.
 
     For ``kind="fill"``: mu = D(L + R) / (L + R), sigma_P = sqrt((L + R) sigma_d^2 +
-    mu^2 sigma_L^2), k = fill_rate_k(target, mu x R, sigma_P), and plan_item runs with the
-    cycle level Phi(k) (whose quantile is k). For ``kind="cycle"``: plan_item with target.
+    mu^2 sigma_L^2), k = fill_rate_k(target, mu_Q, sigma_P) with mu_Q the demand per order
+    cycle (:func:`core.service.order_cycle_units`: mu x R, or the MOQ / case pack when
+    larger), and plan_item runs with the cycle level Phi(k) (whose quantile is k). For
+    ``kind="cycle"``: plan_item with target.
     """
     lt, lt_sd = float(item.lead_time_days), float(item.lead_time_std_days or 0.0)
-    level = cycle_level_for(kind, target, daily, sigma_d, lt, review_days, lt_sd)
+    level = cycle_level_for(kind, target, daily, sigma_d, lt, review_days, lt_sd,
+                            int(item.moq or 1), int(item.case_pack or 1))
     return plan_item(daily, sigma_d, level, lt, review_days, on_hand, pipeline, 0.0, lt_sd,
                      int(item.moq or 1), int(item.case_pack or 1))
 

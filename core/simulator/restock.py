@@ -5,12 +5,14 @@ what the simulation sold, censored by its stock, with stockout days marked): it 
 censored days (:func:`core.demand.lift_censored`), classifies the series
 (:func:`core.classify.classify_series`), selects and fits a model per series on a holdout
 (:func:`core.forecast.forecast_series`) and sets each item's order by the (R, S) policy of
-:mod:`core.policy` with the forecast's holdout error sigma as sigma_d
-(:func:`core.simulator.policies.rs_decision`). The safety factor is fill-rate based unless
-the service kind is ``"cycle"``.
+:mod:`core.policy` (:func:`core.simulator.policies.rs_decision`) with sigma_d from
+:func:`core.uncertainty.plan_uncertainty` (the plan's own: holdout errors shrunk to a
+variance-mean law, plus the forecast's level error over the protection interval, see
+:mod:`core.uncertainty`). The safety factor is fill-rate based unless the service kind is
+``"cycle"``.
 
-Model selection is redone at every review (about 0.6 s for 300 series of two years here,
-so a 90-day run costs ~10 s); nothing is carried over between reviews.
+Model selection is redone at every review (13 reviews in a 90-day run; the run's cost is
+printed by benchmarks/bench_policies.py); nothing is carried over between reviews.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import pandas as pd
 from ..classify import classify_series
 from ..demand import lift_censored
 from ..forecast import HOLDOUT, ForecastResult, forecast_series
+from ..uncertainty import Uncertainty, plan_uncertainty
 from .engine import History, Item, Policy
 from .policies import rs_decision
 
@@ -65,12 +68,14 @@ class RestockPolicy(Policy):
         self.service_level, self.kind = service_level, kind
         self.holdout_days, self.horizon = holdout_days, horizon
         self._fc: dict[int, np.ndarray] = {}
-        self._sigma: dict[int, float] = {}
+        self._sigma: dict[int, float] = {}  # the forecast's own holdout sigma (fallback)
+        self._uid: dict[int, str] = {}
+        self._unc = Uncertainty()
         self.models: dict[int, str] = {}
 
     def prepare(self, t: int, history: History) -> None:
         frame = history_frame(history)
-        self._fc, self._sigma = {}, {}
+        self._fc, self._sigma, self._uid, self._unc = {}, {}, {}, Uncertainty()
         if frame.empty:
             return
         frame = frame.sort_values(["unique_id", "ds"], ignore_index=True)
@@ -79,14 +84,19 @@ class RestockPolicy(Policy):
         if hit.any():
             lifted = lift_censored(frame[hit])
             series.loc[hit, "y"] = lifted["y"].to_numpy()
-        fc = self._forecast(series)
-        for uid, grp in fc.forecasts.groupby("unique_id"):
-            self._fc[int(uid)] = grp.sort_values("step")["mean"].to_numpy(dtype=float)
+        classes = classify_series(series)
+        fc = self._forecast(series, classes["demand_class"])
+        daily = {uid: grp.sort_values("step")["mean"].to_numpy(dtype=float)
+                 for uid, grp in fc.forecasts.groupby("unique_id")}
+        self._unc = plan_uncertainty(fc, classes, daily)
+        for uid, f in daily.items():
+            self._fc[int(uid)] = f
+            self._uid[int(uid)] = uid
         for uid, row in fc.summary.iterrows():
             self._sigma[int(uid)] = float(np.nan_to_num(row["sigma"]))
             self.models[int(uid)] = str(row["model"])
 
-    def _forecast(self, series: pd.DataFrame):
+    def _forecast(self, series: pd.DataFrame, classes: pd.Series):
         """forecast_series, with young series set aside if it fails on them.
 
         Workaround: forecast_series raises (statsforecast's "tiny datasets") when a smooth
@@ -94,7 +104,6 @@ class RestockPolicy(Policy):
         younger than YOUNG_DAYS get the plan's own fallback for short series (their mean,
         sigma their standard deviation) and the rest are forecast again.
         """
-        classes = classify_series(series)["demand_class"]
         try:
             return forecast_series(series, classes, h=self.horizon, holdout=self.holdout_days)
         except Exception:  # noqa: BLE001 - retried once without the young series
@@ -111,13 +120,19 @@ class RestockPolicy(Policy):
                                                     steps.size)})
             summ = pd.DataFrame({"model": "Mean", "status": "insufficient_history",
                                  "sigma": size.loc[young, "std"].fillna(0.0)}, index=young)
-            return ForecastResult(forecasts=pd.concat([fc.forecasts, extra], ignore_index=True),
-                                  summary=pd.concat([fc.summary, summ]))
+            out = ForecastResult(forecasts=pd.concat([fc.forecasts, extra], ignore_index=True),
+                                 summary=pd.concat([fc.summary, summ]), residuals=fc.residuals)
+            if getattr(fc, "window_errors", None) is not None:
+                out.window_errors = fc.window_errors
+            return out
 
     def _result(self, on_hand: float, pipeline: float, item: Item):
         f = self._fc.get(item.index, np.zeros(1))
         target = item.service_level or self.service_level
-        return rs_decision(f, self._sigma.get(item.index, 0.0), target, self.kind, item,
+        protect = float(item.lead_time_days) + self.ctx.review_days
+        sigma = self._unc.sigma_d(self._uid.get(item.index), protect,
+                                  self._sigma.get(item.index, 0.0))
+        return rs_decision(f, sigma, target, self.kind, item,
                            self.ctx.review_days, on_hand, pipeline)
 
     def decide(self, t: int, history: History, on_hand: float, pipeline: float,
