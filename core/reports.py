@@ -8,14 +8,20 @@ from sqlalchemy.orm import Session
 from .storage import (Location, PlanLine, PlanRun, Product, PurchaseOrder, PurchaseOrderLine,
                       Shop, Supplier, Variant)
 
-__all__ = ["latest_run", "order_list", "purchase_order_table", "ORDER_LIST_COLUMNS"]
+__all__ = ["latest_run", "order_list", "purchase_order_table", "ORDER_LIST_COLUMNS",
+           "SEASON_COLUMNS"]
 
+#: Seasonal lines' season (:mod:`core.season`): window, expected demand from the first plan
+#: day to its end, the buy it sells at the critical ratio beyond the position, that ratio and
+#: the expected leftover at its end; empty on staple lines.
+SEASON_COLUMNS = ["season_start", "season_end", "season_demand", "season_buy_qty",
+                  "critical_ratio", "season_leftover"]
 ORDER_LIST_COLUMNS = [
     "sku", "title", "list", "location", "status", "demand_class", "model", "on_hand",
     "on_order", "committed", "forecast_daily", "safety_stock", "reorder_point", "order_up_to",
     "recommended_qty", "supplier", "lead_time_days", "service_level", "unit_cost",
     "order_value", "abc", "xyz", "lifecycle", "lost_units", "days_of_cover", "stockout_date",
-    "notes", "product",
+    "notes", "product", *SEASON_COLUMNS,
 ]
 #: Quantities that add up from variants to their product (bottom-up reconciliation).
 ADDITIVE = ["on_hand", "on_order", "committed", "forecast_daily", "safety_stock",
@@ -50,6 +56,7 @@ def order_list(session: Session, run: PlanRun, which: str | None = None,
                    PlanLine.lead_time_days, PlanLine.service_level, PlanLine.unit_cost,
                    PlanLine.abc, PlanLine.xyz, PlanLine.lifecycle, PlanLine.lost_units,
                    PlanLine.days_of_cover, PlanLine.stockout_date, PlanLine.notes,
+                   *(getattr(PlanLine, c) for c in SEASON_COLUMNS),
                    func.coalesce(Product.title, Variant.sku).label("product"))
             .join(Variant, Variant.id == PlanLine.variant_id)
             .outerjoin(Product, Product.id == Variant.product_id)
@@ -67,6 +74,10 @@ def order_list(session: Session, run: PlanRun, which: str | None = None,
                 "order_up_to", "lead_time_days"]:
         df[col] = df[col].astype(float).round(1)
     df["forecast_daily"] = df["forecast_daily"].astype(float).round(3)
+    for col in ["season_demand", "season_leftover"]:
+        df[col] = df[col].astype(float).round(1)
+    df["critical_ratio"] = df["critical_ratio"].astype(float).round(3)
+    df["season_buy_qty"] = df["season_buy_qty"].map(lambda v: None if pd.isna(v) else int(v))
     position = df["on_hand"] + df["on_order"] - df["committed"]
     df["_urgent"] = (df["reorder_point"] > 0) & (position <= df["reorder_point"])
     df = df.sort_values(["_urgent", "recommended_qty", "order_value", "sku"],

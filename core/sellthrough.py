@@ -6,9 +6,12 @@ stock projected to be left at the end of a seasonal SKU's season.
 - projected stockout date: the first day t with
   on hand - committed + [t >= L] * on order - sum(forecast[1..t]) < 0, counting open orders
   as arriving after the lead time L; None when stock lasts the whole horizon.
-- season end (seasonal SKUs): last year's best run of 13 weeks (as in the seasonal rule of
-  :mod:`core.classify`) moved one year on; when that date is still ahead, the leftover at
-  season end = max(0, position - forecast demand until then).
+- season window (seasonal SKUs): last year's best run of 13 weeks (as in the seasonal rule
+  of :mod:`core.classify`) without its empty weeks at either end, moved on 52 weeks until it
+  ends after the cut-off (:func:`core.season.next_season`). The leftover at season end is
+  max(0, position - forecast demand until then) here; seasonal SKUs planned by the season
+  rule of :mod:`core.season` store instead the expected leftover E[(IP + order - D)+] under
+  the season-demand distribution, the order included.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from .policy import demand_over
+from .season import next_season
 
 __all__ = ["days_of_cover", "stockout_date", "season_end", "season_leftover"]
 
@@ -42,20 +46,10 @@ def stockout_date(start: date, on_hand: float, committed: float, on_order: float
 
 
 def season_end(history: np.ndarray, last_day: date) -> date | None:
-    """End of this year's season from the last 364 days of daily sales ending ``last_day``."""
-    y = np.asarray(history, dtype=float)[-364:]
-    if y.size < 364 or y.sum() <= 0:
-        return None
-    weekly = y.reshape(52, 7).sum(axis=1)
-    ring = np.concatenate([weekly, weekly[:12]])
-    best = int(np.argmax([ring[i:i + 13].sum() for i in range(52)]))
-    end_week = best + 12  # index into the ring of the window's last week
-    end_offset_days = (end_week + 1) * 7 - 1  # days after the first day of the 364
-    first_day = last_day - timedelta(days=363)
-    end = first_day + timedelta(days=end_offset_days)
-    while end <= last_day:
-        end += timedelta(days=364)
-    return end if (end - last_day).days <= 364 else None
+    """End of this year's season from the daily sales ending ``last_day``
+    (:func:`core.season.next_season`); None without a year of sales."""
+    w = next_season(history, last_day)
+    return w.end if w is not None else None
 
 
 def season_leftover(position: float, daily: np.ndarray, start: date, end: date | None) -> float | None:

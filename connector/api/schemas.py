@@ -179,6 +179,9 @@ class OrderListRowSchema(ma.Schema):
     lost_units, days_of_cover = Num(), Num()
     stockout_date = _date()
     notes = _str()
+    season_start, season_end = _date(), _date()
+    season_demand, season_buy_qty, critical_ratio = Num(), Int(), Num()
+    season_leftover = Num()
 
 
 class PlanRunSchema(ma.Schema):
@@ -232,6 +235,9 @@ class SkuPlanLineSchema(ma.Schema):
     abc, xyz, lifecycle = _str(), _str(), _str()
     lost_units, days_of_cover = Num(), Num()
     stockout_date = _date()
+    season_start, season_end = _date(), _date()
+    season_demand, season_buy_qty, critical_ratio = Num(), Int(), Num()
+    season_leftover = Num()
     excess_units = Num()
     excess_action, excess_reason, notes = _str(), _str(), _str()
     forecast = fields.Nested(ForecastSchema)

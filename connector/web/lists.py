@@ -36,13 +36,16 @@ def list_rows(frame: pd.DataFrame, to_order_only: bool) -> pd.DataFrame:
     """``frame`` (from :func:`core.reports.order_list`) with ``position`` and ``urgent``.
 
     A row is urgent when its inventory position (on hand + on order - committed) is at or
-    below its reorder point.
+    below its reorder point, except a seasonal row whose season takes no order now (reorder
+    point 0 with a season window: between seasons, or the season cannot sell an order).
     """
     out = frame.copy()
     if to_order_only:
         out = out[out["recommended_qty"] > 0]
     out["position"] = out["on_hand"] + out["on_order"] - out["committed"]
     out["urgent"] = out["position"] <= out["reorder_point"]
+    if "season_start" in out:
+        out["urgent"] &= ~(out["season_start"].notna() & (out["reorder_point"] <= 0))
     return out.reset_index(drop=True)
 
 

@@ -14,9 +14,23 @@ branch_labels = None
 depends_on = None
 
 
+_COLUMNS = (
+    ('season_start', sa.Date()),
+    ('season_end', sa.Date()),
+    ('season_demand', sa.Float()),
+    ('season_buy_qty', sa.Integer()),
+    ('critical_ratio', sa.Float()),
+)
+
+
 def upgrade() -> None:
-    pass
+    # core.season: the season window, expected demand to its end, the newsvendor season buy
+    # and its critical ratio, per plan line (NULL on staple lines)
+    for name, type_ in _COLUMNS:
+        op.add_column('plan_lines', sa.Column(name, type_, nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('plan_lines') as batch:
+        for name, _type in reversed(_COLUMNS):
+            batch.drop_column(name)
