@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from .demand import split_series_id
 from .plan_inputs import PlanInputs, last_order_day, read_inputs
 from .plan_series import forecast_plan
-from .policy import cycle_level_for, plan_item, service_level_for
+from .policy import PolicyResult, cycle_level_for, plan_item, service_level_for
 from .policy_empirical import empirical_levels
+from .uncertainty import plan_uncertainty
+from .season import check_season_settings, plan_season, season_fields
 from .sellthrough import days_of_cover, season_end, season_leftover, stockout_date
 from .storage import PlanLine, PlanRun, Shop, utcnow
 
@@ -32,7 +34,11 @@ CHART_DAYS = 56
 class PlanSettings:
     """Plan knobs. ``service_levels`` maps an ABC x XYZ class ("AX") or an ABC class ("A")
     to a cycle service level; classes not listed use ``service_level``.
-    ``max_surplus_days``: see the MOQ rule in :mod:`core.policy`."""
+    ``max_surplus_days``: see the MOQ rule in :mod:`core.policy`.
+    ``season_salvage_share``: what a seasonal leftover fetches at the season's end, as a
+    share of unit cost (default 0.5: marked down to half its cost); ``season_sell_through``:
+    the lowest expected sell-through a season buy may have (default 0.80). Both in
+    :mod:`core.season`."""
 
     service_level: float = 0.95
     service_levels: dict = field(default_factory=dict)
@@ -42,6 +48,8 @@ class PlanSettings:
     max_surplus_days: float = 60.0
     safety_stock_method: str = "normal"  # normal | empirical (core.policy_empirical)
     service_level_kind: str = "cycle"  # cycle | fill (core.service)
+    season_salvage_share: float = 0.5
+    season_sell_through: float = 0.80
 
     def __post_init__(self):
         if self.service_level_kind not in ("cycle", "fill"):
@@ -50,6 +58,7 @@ class PlanSettings:
         if self.safety_stock_method not in ("normal", "empirical"):
             raise ValueError(f"safety_stock_method must be 'normal' or 'empirical', "
                              f"not {self.safety_stock_method!r}")
+        check_season_settings(self.season_salvage_share, self.season_sell_through)
 
     @classmethod
     def from_shop(cls, shop: Shop, **overrides) -> "PlanSettings":
@@ -71,13 +80,14 @@ def abc_classes(revenue_by_sku: pd.Series) -> pd.Series:
                      index=r.index)
 
 
-def compute_plan(inp: PlanInputs, settings: PlanSettings,
-                 engine=None) -> tuple[pd.DataFrame, dict]:
+def compute_plan(inp: PlanInputs, settings: PlanSettings, engine=None,
+                 uncertainty: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """Plan every active SKU x location that sold or holds stock.
 
     Returns:
         (lines, accuracy): one row per SKU x location with the PlanLine fields, and the run's
-        overall ``mase`` (mean of per-series MASE), ``wape`` and ``bias`` on the holdout.
+        overall ``mase`` (mean of per-series MASE), ``wape`` and ``bias`` on the holdout plus
+        ``uncertainty``, the safety-stock model's group parameters (stored with the run).
     """
     cutoff = pd.Timestamp(inp.cutoff)
     start = (cutoff + pd.Timedelta(days=1)).date()
@@ -102,6 +112,10 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings,
     onord = inp.on_order.set_index(["variant_id", "location_id"])["units"] \
         if len(inp.on_order) else pd.Series(dtype=float)
     ltv = inp.ltv_weight if inp.ltv_weight is not None else pd.Series(dtype=float)
+    # sigma per series; the group parameters are fitted here or, for a recalculation of a
+    # few SKUs, those of the full run (``uncertainty``), so a SKU's safety stock does not
+    # depend on which SKUs are planned with it
+    unc = plan_uncertainty(sp.result, sp.classes, sp.daily, params=uncertainty)
     rows = []
     for sku, loc in sorted(keys):
         vid = sku_to_id.get(sku)
@@ -123,10 +137,14 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings,
             on_hand, committed, incoming = float(p["on_hand"]), float(p["committed"]), \
                 float(p["incoming"])
         on_order = float(onord.get((vid, loc), 0.0)) + incoming
-        sigma = float(summ["sigma"]) if summ is not None else 0.0
+        # daily-equivalent sigma over L + R: shrunk noise plus level error (core.uncertainty)
+        sigma = unc.sigma_d(uid, lt + settings.review_days,
+                            float(summ["sigma"]) if summ is not None else 0.0)
         # the stored level is the target; the policy gets the cycle level that meets it
         cycle_sl = cycle_level_for(settings.service_level_kind, sl, daily, sigma, lt,
-                                   settings.review_days, lt_std)
+                                   settings.review_days, lt_std,
+                                   int(sup["moq"]) if sup is not None else 1,
+                                   int(sup["case_pack"]) if sup is not None else 1)
         levels = None
         resid = (sp.result.residuals or {}).get(uid) if sp.result is not None else None
         if settings.safety_stock_method == "empirical" and resid is not None:
@@ -138,10 +156,23 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings,
         status = summ["status"] if summ is not None else "insufficient_history"
         if sup is None and status == "ok":
             status = "no_supplier"
+        if "untracked" in variants and bool(variants.at[vid, "untracked"]):
+            # Shopify does not count this item's stock: a zero on hand is no reason to order
+            status, res = "untracked", PolicyResult(**{**asdict(res), "recommended_qty": 0})
         seasonal = bool(cls["seasonal"]) if cls is not None else False
         position = on_hand + on_order - committed
         end = season_end(sp.history[uid], cutoff.date()) if seasonal and uid in sp.history \
             else None
+        unit_cost = (float(sup["unit_cost"]) if sup is not None and pd.notna(sup["unit_cost"])
+                     else _num(variants.at[vid, "unit_cost"]))
+        sea = plan_season(sp.history[uid], daily, sigma, cutoff.date(), lt, settings, position,
+                          _num(variants.at[vid, "price"]) if "price" in variants else None,
+                          unit_cost, sl, res, int(sup["moq"]) if sup is not None else 1,
+                          int(sup["case_pack"]) if sup is not None else 1,
+                          can_order=sup is not None and status != "untracked") \
+            if seasonal and uid in sp.history else None
+        if sea is not None:
+            res = sea.policy
         rows.append(dict(
             variant_id=int(vid), location_id=int(loc), sku=sku,
             list="seasonal" if seasonal else "staple", status=status,
@@ -157,19 +188,20 @@ def compute_plan(inp: PlanInputs, settings: PlanSettings,
             on_order=on_order, committed=committed,
             recommended_qty=res.recommended_qty if sup is not None else 0,
             supplier_id=int(sup["supplier_id"]) if sup is not None else None,
-            unit_cost=(float(sup["unit_cost"]) if sup is not None and pd.notna(sup["unit_cost"])
-                       else _num(variants.at[vid, "unit_cost"])),
+            unit_cost=unit_cost,
             mase=_num(summ["mase"]) if summ is not None else None,
             wape=_num(summ["wape"]) if summ is not None else None,
             bias=_num(summ["bias"]) if summ is not None else None,
             lost_units=_num(sp.lost.get(uid)),
             days_of_cover=days_of_cover(on_hand, committed, daily),
             stockout_date=stockout_date(start, on_hand, committed, on_order, lt, daily),
-            season_leftover=season_leftover(position, daily, start, end),
+            season_leftover=(sea.leftover if sea is not None and sea.leftover is not None
+                             else season_leftover(position, daily, start, end)),
+            **season_fields(sea),
             notes=res.note,
             forecast={"start": str(start), "mean": [round(float(x), 4) for x in daily[:CHART_DAYS]]}))
     lines = pd.DataFrame(rows)
-    return lines, _accuracy(summary if len(summary) else None)
+    return lines, {**_accuracy(summary if len(summary) else None), "uncertainty": unc.params()}
 
 
 def _num(v) -> float | None:
@@ -204,6 +236,8 @@ def run_plan(session: Session, shop: Shop, settings: PlanSettings | None = None,
     started = utcnow()
     inp = read_inputs(session, shop, cutoff, position_asof=asof)
     inp.ltv_weight = ltv_weight  # from core.ltv.apply.ltv_weights_for_plan, when known
+    from .plan_series import read_memory, write_memory  # kept forecast models
+    inp.forecast_memory = read_memory(session, shop)
     lines, acc = compute_plan(inp, settings, engine)
     # written only now: the minutes of forecasting hold no write lock (SQLite has one)
     run = PlanRun(shop_id=shop.id, data_cutoff=cutoff, status="running", started_at=started,
@@ -216,7 +250,9 @@ def run_plan(session: Session, shop: Shop, settings: PlanSettings | None = None,
             {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
             for r in records.to_dict("records")])
     run.n_series = len(lines)
+    write_memory(session, shop, inp.forecast_memory)
     run.mase, run.wape, run.bias = acc["mase"], acc["wape"], acc["bias"]
+    run.uncertainty = acc["uncertainty"]
     draft_purchase_orders(session, shop, run)
     run.status = "done"
     run.finished_at = utcnow()

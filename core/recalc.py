@@ -3,7 +3,10 @@
 Webhooks (an order, a stock change) touch a handful of SKUs; recomputing the whole plan for
 them would waste minutes. This reads only those SKUs' data, forecasts and applies the policy
 with the latest run's settings, and replaces their lines in that run in one transaction.
-ABC classes keep using every SKU's revenue, so service levels do not shift. Draft purchase
+ABC classes keep using every SKU's revenue, so service levels do not shift, and the
+safety-stock uncertainty model applies the run's group parameters (:mod:`core.uncertainty`)
+instead of fitting them on a handful of series; each series keeps the model the full plan
+selected for it (the forecast memory of :mod:`core.forecast_memo`), refitted on its new data. Draft purchase
 orders are left to the next full plan.
 """
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from .plan import PlanSettings, compute_plan, run_plan
 from .plan_inputs import last_order_day, read_inputs
+from .plan_series import read_memory, write_memory
 from .reports import latest_run
 from .storage import PlanLine, Shop
 
@@ -37,7 +41,9 @@ def recalc_skus(session: Session, shop: Shop, skus, cutoff: date | None = None) 
                                if k in PlanSettings.__dataclass_fields__})
     cutoff = cutoff or max(run.data_cutoff, last_order_day(session, shop) or run.data_cutoff)
     inp = read_inputs(session, shop, cutoff, skus=skus)
-    lines, _ = compute_plan(inp, settings)
+    inp.forecast_memory = read_memory(session, shop)  # the full plan's models, kept
+    lines, _ = compute_plan(inp, settings, uncertainty=run.uncertainty)
+    write_memory(session, shop, inp.forecast_memory)
     session.execute(delete(PlanLine).where(PlanLine.plan_run_id == run.id,
                                            PlanLine.sku.in_(skus)))
     if len(lines):

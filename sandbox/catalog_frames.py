@@ -73,6 +73,7 @@ def product_frames(cat: Catalog, cal: Calendar) -> tuple[pd.DataFrame, pd.DataFr
         "created_at": created_v,
         "successor_sku": cat.successor,
         "inventory_item_id": np.array([str(5_000_000_001 + i) for i in range(n)], dtype=object),
+        "tracked": np.ones(n, dtype=bool),  # the sandbox counts every item's stock
     })
     return products, variants
 
@@ -149,6 +150,7 @@ def inventory_frame(stock: StockResult, cat: Catalog, cal: Calendar,
         "on_hand": avail + committed,
         "incoming": stock.incoming.ravel()[cells].astype(np.int64),
         "committed": committed,
+        "reserved": np.zeros(len(cells), dtype=np.int64),  # the sandbox holds nothing back
     })
 
 

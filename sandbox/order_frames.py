@@ -21,6 +21,7 @@ from sandbox.baskets import Orders
 from sandbox.catalog import Catalog
 from sandbox.demand import Campaigns
 from sandbox.model import Calendar
+from core.channels import channel_for_source
 
 __all__ = ["order_frames", "campaign_index"]
 
@@ -112,6 +113,7 @@ def order_frames(rng: np.random.Generator, orders: Orders, owner: np.ndarray, ca
         "total": np.round(subtotal + shipping, 2)[o_src],
         "discount_codes": codes[o_src],
         "tags": tags[o_src],
+        "channel": [channel_for_source(x) for x in src],  # as ingest would derive it
     }).iloc[order].reset_index(drop=True)
 
     # lines: real lines, then copies for cancelled orders

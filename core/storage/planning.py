@@ -29,6 +29,9 @@ class PlanRun(Base):
     wape: Mapped[float | None] = mapped_column(Float)
     bias: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    # group parameters of the safety-stock uncertainty model (core.uncertainty), reused by
+    # targeted recalculations of this run
+    uncertainty: Mapped[dict | None] = mapped_column(JSON)
 
 
 class PlanLine(Base):
@@ -72,6 +75,14 @@ class PlanLine(Base):
     days_of_cover: Mapped[float | None] = mapped_column(Float)
     stockout_date: Mapped[date | None] = mapped_column(Date)
     season_leftover: Mapped[float | None] = mapped_column(Float)
+    # seasonal SKUs planned by core.season: this season's window, the demand expected from the
+    # first plan day to its end, the buy the season sells at the critical ratio beyond the
+    # position, and that ratio
+    season_start: Mapped[date | None] = mapped_column(Date)
+    season_end: Mapped[date | None] = mapped_column(Date)
+    season_demand: Mapped[float | None] = mapped_column(Float)
+    season_buy_qty: Mapped[int | None] = mapped_column(Integer)
+    critical_ratio: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
     ltv_weight: Mapped[float | None] = mapped_column(Float)
     protected_units: Mapped[float | None] = mapped_column(Float)  # reserved for high-LTV buyers
