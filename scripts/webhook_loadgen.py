@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import sys
+import threading
 import time
 import uuid
 from collections import deque
@@ -197,6 +198,26 @@ class _Generator:
         return sent_by - t0
 
 
+def _run_loop(coro):
+    """``asyncio.run(coro)`` on a thread of its own: the caller may already run an event loop
+    (Playwright's sync API keeps one running in the main thread, for instance), and
+    asyncio.run refuses to start inside one."""
+    out: dict = {}
+
+    def target():
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed back to the caller
+            out["error"] = exc
+
+    t = threading.Thread(target=target, name="webhook-loadgen")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def run(requests: list[bytes], *, rate: float, host: str = "127.0.0.1", port: int,
         connections: int = 16, max_connections: int = 256, timeout: float = 30.0) -> dict:
     """Send ``requests`` open-loop at ``rate`` per second; return the summary dict."""
@@ -206,7 +227,7 @@ def run(requests: list[bytes], *, rate: float, host: str = "127.0.0.1", port: in
         raise ValueError("need 1 <= connections <= max_connections")
     gen = _Generator(requests, rate, host, port, max_connections, timeout)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    send_window = asyncio.run(gen.run(connections))
+    send_window = _run_loop(gen.run(connections))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     lat = sorted(x for x in gen.latency if x is not None)
     answered = len(lat)
