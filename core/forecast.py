@@ -6,20 +6,23 @@ Model sets by Syntetos-Boylan class (see :mod:`core.classify` and
 - smooth / erratic: AutoETS and optimised simple exponential smoothing fitted on weekly
   totals and spread over the days by the day-of-week profile; SeasonalNaive(7), and the
   28- and 84-day averages on days.
-- intermittent / lumpy: CrostonSBA, CrostonOptimized, TSB(0.1, 0.1), ADIDA, IMAPA, and the
-  28- and 84-day averages.
+- intermittent / lumpy: CrostonSBA, CrostonOptimized, TSB(0.1, 0.1), ADIDA, IMAPA, the
+  28- and 84-day averages, and weekly SES (temporal aggregation to weeks, spread back by
+  the weekday profile).
 - always: WindowAverage(28), the fallback every series with enough history can use, and the
   mean of the class's two best models (a combination candidate).
 
 Selection: every candidate forecasts ``n_windows`` rolling windows of ``holdout`` days at the
 end of each series (origins ``holdout`` days apart, each fitted on the data before it; weekly
 models are fitted once at the oldest origin and rolled forward). The rule in
-:mod:`core.forecast_select` ranks the models of a class by their MASE over all series and
-windows and keeps the best for every series unless the series' own best model beats it on
-the mean squared error pooled over its windows by more than ``margin``. Squared error for
-that per-series step, not absolute error, because stock is planned on the mean: MAE is
-minimised by the median, which is zero for most intermittent series; the class ranking can
-use MASE because every candidate is a mean forecaster (see :mod:`core.forecast_select`).
+:mod:`core.forecast_select` ranks the models of a class by the scaled absolute error of
+their window totals over all series and windows (the level, which a lead time's stock
+depends on, rather than the daily noise) and keeps the best for every series unless the
+series' own best model beats it on the mean squared error pooled over its windows by more
+than ``margin``. Squared error for that per-series step, not absolute error, because stock
+is planned on the mean: MAE is minimised by the median, which is zero for most intermittent
+series; the class ranking can use absolute error because every candidate is a mean
+forecaster (see :mod:`core.forecast_select`).
 The chosen model is refitted on all data.
 Series shorter than ``n_windows * holdout + 28`` days get as many windows as fit.
 
@@ -44,8 +47,9 @@ import numpy as np
 import pandas as pd
 
 from .forecast_memo import fingerprints, plan_memory
-from .forecast_models import (CANDIDATES, DAILY, FALLBACK, WEEKLY, cv_weekly, model_parts,
-                              right_aligned, run_daily, run_weekly)
+from .forecast_models import (CANDIDATES, DAILY, FALLBACK, WEEKLY, YEARLY, cv_weekly,
+                              model_parts, right_aligned, run_daily, run_weekly, run_year)
+from .forecast_year import MIN_WEEKS as YEAR_WEEKS, weekly_totals, yearly_seasonal
 from .forecast_select import MARGIN, choose
 
 __all__ = ["ForecastResult", "forecast_series", "MIN_HISTORY_DAYS", "FALLBACK", "HOLDOUT",
@@ -67,17 +71,30 @@ class ForecastResult:
     windows (rolling windows used) and fit (``selected``, ``refitted``, ``reused`` or
     ``mean``). ``residuals``: unique_id -> the chosen model's errors (actual - forecast) over
     all windows, oldest first; ``window_errors``: the same as (n_windows, holdout).
-    ``memory``: unique_id -> the entry to pass back as ``memory`` next time."""
+    ``memory``: unique_id -> the entry to pass back as ``memory`` next time; ``kinds``:
+    unique_id -> the selection group (``smooth``, ``intermittent`` or ``yearly``)."""
 
     forecasts: pd.DataFrame
     summary: pd.DataFrame
     residuals: dict = None
     window_errors: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
+    kinds: dict = field(default_factory=dict)  # unique_id -> selection group (CANDIDATES key)
 
 
 def _group(cls: str) -> str:
     return "smooth" if cls in ("smooth", "erratic") else "intermittent"
+
+
+def _yearly(ok: pd.DataFrame, okh: pd.DataFrame, before: int) -> pd.Index:
+    """Series passing the yearly-seasonality test that are long enough for YearShape at
+    the oldest rolling origin (``before`` days before the end), so that it can be judged."""
+    long = okh.index[okh["n"] >= 7 * YEAR_WEEKS + before]
+    if len(long) == 0:
+        return long
+    ids = np.array(long, dtype=object)
+    W = weekly_totals(right_aligned(ok[ok["unique_id"].isin(long)], ids))
+    return long[yearly_seasonal(W)]
 
 
 def _errors(data, ids, Y, names, kind, holdout, n_w, engine) -> dict[str, np.ndarray]:
@@ -87,11 +104,16 @@ def _errors(data, ids, Y, names, kind, holdout, n_w, engine) -> dict[str, np.nda
                        for w in range(n_w)], axis=1)
     daily = [n for n in names if n in DAILY]
     weekly = [n for n in names if n in WEEKLY]
-    out = {n: np.empty((len(ids), n_w, holdout)) for n in daily}
+    out = {n: np.empty((len(ids), n_w, holdout)) for n in daily + [n for n in names
+                                                                 if n in YEARLY]}
     for w in range(n_w):
-        for n, f in run_daily(data, ids, daily, holdout, (n_w - w) * holdout, engine).items():
+        cut = (n_w - w) * holdout
+        for n, f in run_daily(data, ids, daily, holdout, cut, engine).items():
             out[n][:, w] = f
-    out.update(cv_weekly(data, ids, weekly, holdout, n_w, engine) if kind == "smooth" else {})
+        for n in names:
+            if n in YEARLY:
+                out[n][:, w] = run_year(data, ids, holdout, cut, Y)
+    out.update(cv_weekly(data, ids, weekly, holdout, n_w, engine))
     return {n: actual - out[n] for n in names}
 
 
@@ -118,8 +140,11 @@ def _final(data: pd.DataFrame, picks: dict, h: int, engine) -> dict[str, np.ndar
     for p, uids in need.items():
         ids = np.array(sorted(uids), dtype=object)
         sub = data[data["unique_id"].isin(uids)]
-        run = run_weekly if p in WEEKLY else run_daily
-        mat = run(sub, ids, [p], h, 0, engine)[p]
+        if p in YEARLY:
+            mat = run_year(sub, ids, h)
+        else:
+            run = run_weekly if p in WEEKLY else run_daily
+            mat = run(sub, ids, [p], h, 0, engine)[p]
         fc[p] = dict(zip(ids, mat))
     out = {}
     for uid, name in picks.items():
@@ -196,6 +221,7 @@ def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
     ok = series[~series["unique_id"].isin(short)]
     okh = hist.drop(index=short)
     kinds = classes.reindex(okh.index).fillna("smooth").map(_group)
+    kinds[_yearly(ok, okh, n_windows * holdout)] = "yearly"
     n_w = np.minimum(n_windows, (okh["n"] - MIN_TRAIN_DAYS) // holdout).astype(int)
     fps = fingerprints(ok, kinds)
     plan = plan_memory(memory or {}, fps, kinds, okh["last"], h, holdout, n_windows,
@@ -255,5 +281,6 @@ def forecast_series(series: pd.DataFrame, classes: pd.Series, h: int,
         SUMMARY_COLUMNS] \
         if rows else pd.DataFrame(columns=SUMMARY_COLUMNS)
     return ForecastResult(forecasts=forecasts, summary=summary, residuals=residuals,
-                          window_errors=window_errors, memory=new_memory)
+                          window_errors=window_errors, memory=new_memory,
+                          kinds=kinds.to_dict())
 

@@ -8,13 +8,19 @@ series with 60 days of history).
 The rule (documented in :mod:`core.forecast`):
 
 1. Each model's loss on a series is its mean squared error over all windows pooled.
-2. The class's best model is the one with the lowest mean MASE over the series and windows
-   (absolute error scaled by each series' in-sample naive error: scale-free, so a few large
-   series do not decide for everyone, and the measure plan accuracy is judged on). Ranking
-   on absolute error does not drift toward zero forecasts because every candidate is a
-   mean forecaster; measured on sandbox shops (3 seeds x 3 evaluation origins, scored
-   against the sandbox's true expected demand) ranking on the MSE relative to the fallback
-   instead picked the 84-day average nearly everywhere and forecast 2-8% worse.
+2. The class's best model is the one with the lowest mean scaled error of the *window
+   totals*: per series and window, |sum of the window's daily errors| / holdout / the
+   series' in-sample naive MAE, averaged over the series and windows. Stock covers the
+   demand of a lead time plus a review period, not of a single day, so what must be right
+   is the level. A day's error is mostly noise no model can forecast: on sandbox shops (3
+   seeds x 3 origins, 300 SKUs, scored against the true expected demand) the daily MASE of
+   the candidates lay within 1% of each other while their 28-day level errors differed
+   two-fold, and ranking on daily MASE picked ADIDA, whose level error (WAPE of 28-day
+   totals against the truth) was 0.22 where weekly SES's was 0.14. Ranking on the window
+   totals takes the model that gets the level right: level WAPE 0.224 -> 0.140 overall,
+   smooth SKUs 0.153 -> 0.061, intermittent 0.216 -> 0.070 (with the weekday profile of
+   :mod:`core.forecast_models`). Every candidate is a mean forecaster, so absolute error
+   does not drift toward zero forecasts.
 3. A combination candidate, the mean of the two best-ranked models (its error is the mean of
    their errors), joins the candidates; the ranking is redone with it.
 4. Each series keeps the class's best model unless its own best model's MSE is lower by more
@@ -49,12 +55,13 @@ def _mse(errors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def rank_models(errors: dict[str, np.ndarray], scale: np.ndarray) -> list[str]:
-    """Model names best first by their mean MASE over the series and windows; a model that
-    cannot forecast a share of the series is charged that share on top."""
+    """Model names best first by their mean scaled error of the window totals over the
+    series and windows (rule 2 of the module docstring); a model that cannot forecast a
+    share of the series is charged that share on top."""
     scores = {}
     for name, e in errors.items():
         flat = e.reshape(len(e), -1)
-        mae = np.abs(flat).mean(axis=1) / scale
+        mae = np.abs(e.sum(axis=2)).mean(axis=1) / e.shape[2] / scale
         ok = np.isfinite(mae)
         if ok.any():
             missing = float((~np.isfinite(flat).all(axis=1)).mean())

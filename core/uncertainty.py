@@ -242,12 +242,15 @@ def plan_uncertainty(result, classes: pd.DataFrame, daily: dict,
                      mean_days: int = 28, params: dict | None = None) -> Uncertainty:
     """:func:`fit_uncertainty` for a plan's forecasts: groups from ``classes``
     (``demand_class``, ``seasonal``, ``lifecycle`` per unique_id, as
-    :func:`core.classify.classify_series` gives them) and each series' mean daily forecast
+    :func:`core.classify.classify_series` gives them; a series the forecast found yearly
+    seasonal, ``result.kinds`` ``yearly``, counts as seasonal) and each series' mean daily forecast
     over its first ``mean_days`` days."""
     groups, means = {}, {}
+    yearly = getattr(result, "kinds", None) or {}
     for uid, f in daily.items():
         row = classes.loc[uid] if uid in classes.index else None
-        groups[uid] = group_of(row["demand_class"], bool(row["seasonal"]), row["lifecycle"]) \
+        seasonal = yearly.get(uid) == "yearly" or (row is not None and bool(row["seasonal"]))
+        groups[uid] = group_of(row["demand_class"], seasonal, row["lifecycle"]) \
             if row is not None else "intermittent"
         f = np.asarray(f, dtype=float)[:mean_days]
         means[uid] = float(f.mean()) if f.size else 0.0

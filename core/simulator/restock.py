@@ -121,7 +121,8 @@ class RestockPolicy(Policy):
             summ = pd.DataFrame({"model": "Mean", "status": "insufficient_history",
                                  "sigma": size.loc[young, "std"].fillna(0.0)}, index=young)
             out = ForecastResult(forecasts=pd.concat([fc.forecasts, extra], ignore_index=True),
-                                 summary=pd.concat([fc.summary, summ]), residuals=fc.residuals)
+                                 summary=pd.concat([fc.summary, summ]), residuals=fc.residuals,
+                                 kinds=fc.kinds)
             if getattr(fc, "window_errors", None) is not None:
                 out.window_errors = fc.window_errors
             return out

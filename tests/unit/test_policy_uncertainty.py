@@ -1,6 +1,7 @@
 """core.uncertainty and the order-cycle fill-rate rule, against hand-computed values and
 against the known truth of synthetic errors."""
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,15 @@ def test_plan_uncertainty_uses_classes_and_falls_back():
     u = plan_uncertainty(None, classes, daily)
     assert u.group == {"a": "smooth", "b": "intermittent/changing", "c": "intermittent"}
     assert u.sigma_d("a", 14, fallback=1.5) == pytest.approx(1.5)  # nothing fitted
+
+
+def test_a_series_the_forecast_found_yearly_seasonal_pools_with_the_changing_ones():
+    classes = pd.DataFrame({"demand_class": ["smooth", "smooth"], "seasonal": [False, False],
+                            "lifecycle": ["mature", "mature"]}, index=["a", "b"])
+    daily = {"a": np.full(40, 2.0), "b": np.full(40, 2.0)}
+    result = SimpleNamespace(window_errors={}, residuals={}, kinds={"a": "yearly", "b": "smooth"})
+    u = plan_uncertainty(result, classes, daily)
+    assert u.group == {"a": "smooth/changing", "b": "smooth"}
 
 
 @pytest.mark.parametrize("mu_r,moq,case,expected", [
